@@ -1,0 +1,30 @@
+"""Built-in palettes: the .gpl files shipped as the package palcli.palettes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def directory() -> Path:
+    try:
+        from importlib.resources import files
+
+        d = Path(str(files("palcli.palettes")))
+        if d.is_dir():
+            return d
+    except (ModuleNotFoundError, TypeError):
+        pass
+    # Running from a source checkout without installing: palettes/ beside the package.
+    return Path(__file__).resolve().parent.parent / "palettes"
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in directory().glob("*.gpl"))
+
+
+def exists(name: str) -> bool:
+    return "/" not in name and "\\" not in name and (directory() / f"{name}.gpl").is_file()
+
+
+def path(name: str) -> Path:
+    return directory() / f"{name}.gpl"

@@ -1,0 +1,89 @@
+"""Palette: a name and a (K, 3) uint8 array of colours, in file order."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PaletteError
+
+MAX_COLORS = 65536
+
+
+@dataclass(frozen=True, eq=False)
+class Palette:
+    name: str
+    colors: np.ndarray  # (K, 3) uint8, read-only, duplicates kept in order
+
+    def __post_init__(self):
+        colors = np.ascontiguousarray(self.colors, dtype=np.uint8)
+        if colors.ndim != 2 or colors.shape[1] != 3:
+            raise PaletteError(self.name, f"colours must have shape (K, 3), got {colors.shape}")
+        if len(colors) == 0:
+            raise PaletteError(self.name, "palette is empty")
+        if len(colors) > MAX_COLORS:
+            raise PaletteError(self.name, f"{len(colors)} colours; at most {MAX_COLORS} are allowed")
+        colors = colors.copy()
+        colors.setflags(write=False)
+        object.__setattr__(self, "colors", colors)
+
+    def __len__(self) -> int:
+        return len(self.colors)
+
+    @property
+    def digest(self) -> str:
+        """Hash of the colours in order: what a cube built from this palette depends on."""
+        return hashlib.sha256(self.colors.tobytes()).hexdigest()
+
+    def hex(self) -> list[str]:
+        return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in self.colors]
+
+    def __repr__(self) -> str:
+        return f"Palette(name={self.name!r}, colors=<{len(self)} colours>)"
+
+
+def load_palette(spec, name: str | None = None) -> Palette:
+    """A Palette from a Palette, a (K, 3) array, a file path, a built-in name or inline hex.
+
+    Raises PaletteError (a ValueError) naming the file or name when it cannot be read.
+    """
+    if isinstance(spec, Palette):
+        return spec
+    if isinstance(spec, np.ndarray) or isinstance(spec, (list, tuple)):
+        arr = np.asarray(spec)
+        if arr.ndim != 2 or arr.shape[-1] != 3:
+            raise TypeError(f"palette array must have shape (K, 3), got {arr.shape}")
+        if arr.dtype != np.uint8:
+            if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() > 255:
+                raise TypeError(f"palette array must be uint8 (or integers in 0..255), got {arr.dtype}")
+        return Palette(name or "array", arr.astype(np.uint8))
+    if isinstance(spec, os.PathLike):
+        return _load_file(Path(spec), name)
+    if not isinstance(spec, str):
+        raise TypeError(f"palette must be a Palette, path, name, inline hex string or (K, 3) array, "
+                        f"not {type(spec).__name__}")
+    from . import builtin
+
+    if builtin.exists(spec):
+        return _load_file(builtin.path(spec), name or spec)
+    path = Path(spec)
+    if path.suffix and (path.exists() or os.sep in spec or "/" in spec):
+        return _load_file(path, name)
+    from .formats.inline import looks_inline, read_inline
+
+    if looks_inline(spec):
+        return Palette(name or "inline", read_inline(spec))
+    if path.exists():
+        return _load_file(path, name)
+    raise PaletteError(spec, "no such palette file or built-in palette (see 'palcli palette list')")
+
+
+def _load_file(path: Path, name: str | None) -> Palette:
+    from .formats import read_palette_file
+
+    file_name, colors = read_palette_file(path)
+    return Palette(name or file_name or path.stem, colors)
