@@ -1,9 +1,58 @@
-"""palcli cache: not yet written."""
+"""palcli cache: show, clear and fill the cube cache."""
+
+from __future__ import annotations
 
 import click
 
+from .metrics import DEFAULT_METRIC, METRICS
 
-@click.command(name="cache")
+
+def _mib(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MiB"
+
+
+@click.group(name="cache")
 def cache() -> None:
-    """Not yet written."""
-    raise click.ClickException("'palcli cache' is not written yet")
+    """The cache of colour cubes (one per palette and metric)."""
+
+
+@cache.command()
+def info() -> None:
+    """Print the cache dir and each cached cube's palette, metric and size."""
+    from .cache import cache_info
+
+    ci = cache_info()
+    click.echo(f"cache dir: {ci.dir}")
+    for c in ci.cubes:
+        if c.ok:
+            click.echo(f"  {c.palette}  {c.metric}  {c.colors} colours  {_mib(c.size)}  "
+                       f"{c.path.name}")
+        else:
+            click.echo(f"  (unreadable, rebuilt on use)  {_mib(c.size)}  {c.path.name}")
+    click.echo(f"{len(ci.cubes)} cube{'s' * (len(ci.cubes) != 1)}, {_mib(ci.size)}")
+
+
+@cache.command()
+def clear() -> None:
+    """Delete every cached cube."""
+    from .cache import cache_dir, cache_info, clear_cache
+
+    n = len(cache_info().cubes)
+    freed = clear_cache()
+    click.echo(f"removed {n} cube{'s' * (n != 1)} ({_mib(freed)}) from {cache_dir()}")
+
+
+@cache.command()
+@click.argument("palette")
+@click.option("-m", "--metric", type=click.Choice(list(METRICS)), default=DEFAULT_METRIC,
+              show_default=True, help="Distance the cube is built for.")
+def build(palette: str, metric: str) -> None:
+    """Build (or verify) the cube for PALETTE and METRIC ahead of a conversion."""
+    from .cache import cache_dir, cube_key, get_cube
+    from .palette import load_palette
+
+    pal = load_palette(palette)
+    get_cube(pal, metric)
+    path = cache_dir() / f"{cube_key(pal, metric)}.cube"
+    where = str(path) if path.is_file() else "memory only"
+    click.echo(f"{pal.name} ({len(pal)} colours, {metric}): {where}")
