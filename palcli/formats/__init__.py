@@ -1,26 +1,71 @@
-"""Palette file formats: a suffix -> reader/writer registry.
+"""Palette file formats: the suffix -> reader/writer registry.
 
 A reader takes a Path and returns (name or None, colors (K, 3) uint8).
-A writer takes (Palette, Path) and writes the file.
+A writer takes a Palette and returns the file's bytes; write_palette_file writes them atomically.
+Each format lives in its own small module; this table is the one list of what palcli reads
+and writes, used by the CLI's help, the docs and the tests.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from ..errors import PaletteError
+from . import act, ase, gpl, hexfile, image, jsonfmt, pal, paintnet
+from ._common import MAX_COLORS, atomic_write
 
-READERS: dict = {}
-WRITERS: dict = {}
+
+@dataclass(frozen=True)
+class Format:
+    description: str
+    read: Callable | None = None
+    write: Callable | None = None
+    check: Callable | None = None  # check(palette, path): refuse before anything is written
+
+
+FORMATS: dict[str, Format] = {
+    ".gpl": Format("GIMP palette", gpl.read, gpl.write),
+    ".json": Format("JSON list of hex colours, {\"colors\": [...]} or lospec export",
+                    jsonfmt.read, jsonfmt.write),
+    ".hex": Format("one rrggbb per line (lospec)", hexfile.read, hexfile.write),
+    ".txt": Format("Paint.NET palette (aarrggbb, ';' comments)", paintnet.read),
+    ".pal": Format("JASC palette (RIFF palettes are read too)", pal.read, pal.write),
+    ".act": Format("Adobe colour table (at most 256 colours)", act.read, act.write, act.check),
+    ".ase": Format("Adobe Swatch Exchange", ase.read),
+    ".png": Format("image: indexed palette or distinct colours; written as a swatch",
+                   image.read, image.swatch_writer("PNG")),
+    ".gif": Format("image: indexed palette or distinct colours", image.read),
+    ".bmp": Format("image: indexed palette or distinct colours", image.read),
+}
+READERS: dict[str, Callable] = {s: f.read for s, f in FORMATS.items() if f.read}
+WRITERS: dict[str, Callable] = {s: f.write for s, f in FORMATS.items() if f.write}
 
 
 def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
+    path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        known = ", ".join(sorted(READERS))
+        known = ", ".join(READERS)
         raise PaletteError(str(path), f"unknown palette format {path.suffix!r} (known: {known})")
     if not path.is_file():
         raise PaletteError(str(path), "no such file")
-    return reader(path)
+    name, colors = reader(path)
+    if not 1 <= len(colors) <= MAX_COLORS:  # readers check too; this guards every one of them
+        raise PaletteError(str(path), f"{len(colors)} colours; a palette has 1..{MAX_COLORS}")
+    return name, colors
+
+
+def write_palette_file(palette, path: Path) -> None:
+    """Write palette to path in the format its suffix names; atomically, nothing on error."""
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None or fmt.write is None:
+        known = ", ".join(WRITERS)
+        raise PaletteError(str(path), f"cannot write palette format {path.suffix!r} (writable: {known})")
+    if fmt.check is not None:
+        fmt.check(palette, path)
+    atomic_write(path, fmt.write(palette))

@@ -1,0 +1,90 @@
+"""Helpers shared by the palette format modules: text decoding, colour lists, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PaletteError
+
+MAX_COLORS = 65536
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines without their endings (LF, CRLF or CR), decoded as UTF-8 or else Latin-1.
+
+    Palette files from older tools are often Latin-1; every byte decodes there, so a name
+    with an odd accent never makes an otherwise good palette unreadable.
+    """
+    data = read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise PaletteError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def as_colors(colors, source) -> np.ndarray:
+    """(r, g, b) rows as a (K, 3) uint8 array; empty or oversized palettes are errors."""
+    if len(colors) == 0:
+        raise PaletteError(str(source), "no colours found")
+    if len(colors) > MAX_COLORS:
+        raise PaletteError(str(source), f"{len(colors)} colours; at most {MAX_COLORS} are allowed")
+    return np.array(colors, dtype=np.uint8).reshape(-1, 3)
+
+
+def parse_byte(token: str) -> int | None:
+    """An integer 0..255 from a decimal token, else None."""
+    if not token.isdigit():
+        return None
+    value = int(token)
+    return value if value <= 255 else None
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path through a temp file in the same directory and a rename.
+
+    A reader never sees a half-written palette, and a failure leaves any old file in place.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise PaletteError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # mkstemp creates the file 0600; give it the mode a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise PaletteError(str(path), f"cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

@@ -1,0 +1,54 @@
+"""JSON palettes (.json).
+
+Accepted: a list of colours; an object whose "colors" (or "colours") is such a list, which
+includes the lospec.com export {"name": ..., "author": ..., "colors": ["rrggbb", ...]}.
+A colour is a hex string ('#rrggbb', 'rrggbb', '#rgb') or a list [r, g, b] of integers 0..255.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import PaletteError
+from ._common import as_colors, read_bytes
+from .inline import parse_hex
+
+
+def read(path: Path):
+    data = read_bytes(path)
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise PaletteError(str(path), "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise PaletteError(str(path), f"not valid JSON: {exc.msg}", exc.lineno) from None
+    name = None
+    if isinstance(doc, dict):
+        key = "colors" if "colors" in doc else "colours" if "colours" in doc else None
+        if key is None:
+            raise PaletteError(str(path), "expected a list of colours or an object with \"colors\"")
+        name = doc.get("name") if isinstance(doc.get("name"), str) else None
+        doc = doc[key]
+    if not isinstance(doc, list):
+        raise PaletteError(str(path), "expected a list of colours or an object with \"colors\"")
+    colors = [_parse_color(item, i, path) for i, item in enumerate(doc)]
+    return name or None, as_colors(colors, path)
+
+
+def _parse_color(item, index: int, path: Path) -> tuple[int, int, int]:
+    if isinstance(item, str):
+        rgb = parse_hex(item)
+        if rgb is not None:
+            return rgb
+    elif (isinstance(item, list) and len(item) == 3
+          and all(type(v) is int and 0 <= v <= 255 for v in item)):
+        return item[0], item[1], item[2]
+    raise PaletteError(str(path), f"colour {index}: expected a hex colour or [r, g, b] with "
+                                  f"integers 0..255, got {json.dumps(item)}")
+
+
+def write(palette) -> bytes:
+    # The lospec layout: hex without '#', which every reader of that export understands.
+    doc = {"name": palette.name, "colors": [h[1:] for h in palette.hex()]}
+    return (json.dumps(doc, indent=1) + "\n").encode("utf-8")

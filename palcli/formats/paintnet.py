@@ -1,0 +1,28 @@
+"""Paint.NET palettes (.txt): one 'aarrggbb' per line, ';' starts a comment line.
+
+The alpha byte is read and dropped: a palcli palette is opaque colours.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..errors import PaletteError
+from ._common import as_colors, read_lines
+
+_ARGB = re.compile(r"([0-9a-fA-F]{2})?([0-9a-fA-F]{2})([0-9a-fA-F]{2})([0-9a-fA-F]{2})")
+
+
+def read(path: Path):
+    colors = []
+    for number, raw in enumerate(read_lines(path), start=1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        m = _ARGB.fullmatch(line)
+        if m is None:
+            raise PaletteError(str(path), f"expected a colour 'aarrggbb' (or a ';' comment), got {line!r}",
+                               number)
+        colors.append(tuple(int(m.group(i), 16) for i in (2, 3, 4)))
+    return None, as_colors(colors, path)
