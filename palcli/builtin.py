@@ -23,8 +23,9 @@ def names() -> list[str]:
 
 
 def exists(name: str) -> bool:
-    return "/" not in name and "\\" not in name and (directory() / f"{name}.gpl").is_file()
+    return bool(name) and "/" not in name and "\\" not in name and path(name).is_file()
 
 
 def path(name: str) -> Path:
-    return directory() / f"{name}.gpl"
+    # Built-in names are lower case; '--palette NES' means the same palette.
+    return directory() / f"{name.lower()}.gpl"

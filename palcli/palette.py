@@ -69,7 +69,7 @@ def load_palette(spec, name: str | None = None) -> Palette:
     from . import builtin
 
     if builtin.exists(spec):
-        return _load_file(builtin.path(spec), name or spec)
+        return _load_file(builtin.path(spec), name or spec.lower())
     path = Path(spec)
     if path.suffix and (path.exists() or os.sep in spec or "/" in spec):
         return _load_file(path, name)
@@ -80,6 +80,16 @@ def load_palette(spec, name: str | None = None) -> Palette:
     if path.exists():
         return _load_file(path, name)
     raise PaletteError(spec, "no such palette file or built-in palette (see 'palcli palette list')")
+
+
+def save_palette(palette, path) -> None:
+    """Write a palette (anything load_palette accepts) to path, in the format its suffix names.
+
+    The write is atomic: on any error nothing is left at path (an old file stays as it was).
+    """
+    from .formats import write_palette_file
+
+    write_palette_file(load_palette(palette), Path(path))
 
 
 def _load_file(path: Path, name: str | None) -> Palette:
