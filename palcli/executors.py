@@ -1,0 +1,249 @@
+"""Executors: run tasks in-process or on a local process pool, behind one signature.
+
+    for result in run(tasks, settings, jobs=4, fail_fast=False): ...
+
+Each yields one Result per task, in completion order. Workers are forked processes that inherit
+the parent's mapped cube, ignore SIGINT and read and write files themselves; tasks (paths) go to
+them in small chunks over a pipe, results come back one by one. When the consumer stops (Ctrl-C,
+SIGTERM, or closing the generator) workers are stopped and their temp files removed, so no
+output is ever partial.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from contextlib import contextmanager
+from multiprocessing.connection import wait
+
+from .plan import Settings, Task
+from .report import ERROR, SKIPPED, Result
+from .worker import convert_one, temp_path
+
+NOT_STARTED = "not started: stopped after an earlier error (--fail-fast)"
+_STOP_TIMEOUT = 5.0  # seconds a worker gets to clean up after SIGTERM before SIGKILL
+
+
+class Terminated(BaseException):
+    """Raised in the parent on SIGTERM, as KeyboardInterrupt is on SIGINT."""
+
+
+@contextmanager
+def terminate_raises():
+    """While active, SIGTERM raises Terminated in the main thread (so clean-up runs)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
+        fail_fast: bool = False):
+    """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
+    jobs = min(jobs or default_jobs(), len(tasks))
+    if jobs <= 1:
+        return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
+    return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)
+
+
+def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False):
+    """Convert the tasks one after another in this process."""
+    stopped = False
+    for task in tasks:
+        if stopped:
+            yield Result(task.input, task.output, SKIPPED, NOT_STARTED)
+            continue
+        result = convert_one(task, settings)
+        stopped = fail_fast and result.status == ERROR
+        yield result
+
+
+def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False):
+    """Convert the tasks on `jobs` worker processes."""
+    ctx = _context()
+    chunk = max(1, min(16, len(tasks) // (jobs * 16)))  # amortise IPC on big batches only
+    todo = deque(range(len(tasks)))
+    workers: list[_Worker] = []
+    stopped = False
+
+    def feed(w: _Worker) -> _Worker:
+        # Keep up to two chunks queued per worker, so it never waits for the parent.
+        while todo and not stopped and len(w.inflight) < 2 * chunk:
+            batch = [todo.popleft() for _ in range(min(chunk, len(todo)))]
+            try:
+                w.conn.send([(i, tasks[i]) for i in batch])
+            except OSError:  # it died while idle: give the batch to a new worker
+                todo.extendleft(reversed(batch))
+                w = replace(w)
+                continue
+            w.inflight.extend(batch)
+        return w
+
+    def replace(w: _Worker) -> _Worker:
+        w.process.join()
+        w.conn.close()
+        new = _Worker(ctx, settings, workers)
+        workers[workers.index(w)] = new
+        return new
+
+    try:
+        for _ in range(jobs):
+            workers.append(_Worker(ctx, settings, workers))
+        for w in list(workers):
+            feed(w)
+        while any(w.inflight for w in workers):
+            busy = [w for w in workers if w.inflight]
+            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+            for w in busy:
+                if w.conn in ready or w.process.sentinel in ready:
+                    result = w.receive()
+                    if result is None:  # the worker died: the task it was on failed
+                        i = w.inflight.popleft()
+                        todo.extendleft(reversed(w.inflight))
+                        w.inflight.clear()
+                        _remove(temp_path(tasks[i].output, w.process.pid))
+                        result = Result(tasks[i].input, tasks[i].output, ERROR,
+                                        f"worker process died (exit code {w.process.exitcode})")
+                        w = replace(w)
+                    stopped = stopped or (fail_fast and result.status == ERROR)
+                    yield result
+                    feed(w)
+        for i in todo:
+            yield Result(tasks[i].input, tasks[i].output, SKIPPED, NOT_STARTED)
+    except BaseException:
+        _stop(workers, tasks)
+        raise
+    else:
+        for w in workers:
+            w.close()
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, ctx, settings: Settings, siblings: list[_Worker]):
+        self.conn, child = ctx.Pipe()
+        self.inflight: deque[int] = deque()
+        fork = ctx.get_start_method() == "fork"
+        # The parent's ends of the other pipes must not stay open in this child (a dead parent
+        # must read as EOF); only fork copies them.
+        inherited = [s.conn for s in siblings if s is not self] if fork else []
+        self.process = ctx.Process(target=_serve, args=(child, settings, inherited),
+                                   daemon=True)
+        with _children_ignore_signals():
+            self.process.start()
+        child.close()
+
+    def receive(self) -> Result | None:
+        """The next result, or None when the worker has died."""
+        try:
+            if self.conn.poll():
+                i, result = self.conn.recv()
+                if not self.inflight or self.inflight[0] != i:
+                    raise RuntimeError("worker results out of order")
+                self.inflight.popleft()
+                return result
+        except (EOFError, OSError):
+            pass
+        self.process.join()
+        return None
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(_STOP_TIMEOUT)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
+    """SIGTERM every worker (each removes its temp file), then remove any temp file left."""
+    for w in workers:
+        if w.process.is_alive():
+            w.process.terminate()
+    for w in workers:
+        w.process.join(_STOP_TIMEOUT)
+        if w.process.is_alive():
+            w.process.kill()
+            w.process.join()
+        for i in w.inflight:
+            _remove(temp_path(tasks[i].output, w.process.pid))
+        w.conn.close()
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextmanager
+def _children_ignore_signals():
+    # A child forked now starts with SIGINT ignored and SIGTERM default, so a Ctrl-C in the
+    # window before _serve sets its handlers cannot reach it.
+    try:
+        int_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        term_handler = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread: _serve sets them as soon as it runs
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, int_handler)
+        signal.signal(signal.SIGTERM, term_handler)
+
+
+def _serve(conn, settings: Settings, inherited) -> None:
+    """Worker main loop: receive a chunk of tasks, send back one result per task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for c in inherited:
+        c.close()
+    # The processes already use every core: one numba thread each, if numba is used at all.
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    try:
+        while True:
+            chunk = conn.recv()
+            if chunk is None:
+                return
+            for i, task in chunk:
+                conn.send((i, convert_one(task, settings)))
+    except (EOFError, BrokenPipeError):
+        return  # the parent has gone
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through write_atomic, which removes the temp file
+
+
+def _context():
+    # fork: workers start in milliseconds and inherit the mapped cube and imported modules.
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform != "darwin":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")

@@ -1,0 +1,271 @@
+"""The Pillow edge: read any image as sRGB uint8 pixels, write palette images.
+
+    frames, info = read_frames("photo.jpg", max_pixels=None)   # [(H, W, 3|4) uint8], ImageInfo
+    write_image(f, [(indices, transparent_mask)], palette.colors, "png")
+
+Reading applies the EXIF orientation and converts an embedded ICC profile to sRGB; every mode
+Pillow opens becomes RGB or RGBA (16-bit samples are rounded to 8 bits). Writing keeps the
+palette exactly: an indexed PNG's PLTE is the palette's K colours (plus one transparent entry),
+and the bytes depend on nothing but the pixels and the palette.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .errors import ImageError, PalcliWarning
+
+# zlib level for PNG output. With the zlib-ng that Pillow wheels ship, level 4 writes a mapped
+# 1 MP photo within ~3% of the size of level 6 (zlib's and Pillow's default) in about half the
+# time, and encoding is most of a conversion's cost; level 9 (pngquant's choice) is ~7% smaller
+# again for ~9x the time. Recompress with oxipng/zopflipng when bytes matter more than time.
+PNG_COMPRESS_LEVEL = 4
+ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # input formats whose every frame is read
+MULTI_FRAME_OUT = frozenset({"png", "gif", "webp", "tiff"})
+_ORIENTATION = 0x0112
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str | None  # Pillow's name for the input format ("JPEG", "PNG", ...)
+    mode: str  # the input's mode before conversion ("P", "I;16", "CMYK", ...)
+    size: tuple[int, int]  # (width, height) as stored, before the EXIF orientation
+    frames: int  # frames in the file
+    durations: tuple[int, ...] = ()  # milliseconds per frame read, when animated
+    loop: int | None = None
+
+
+def open_image(source, max_pixels: int | None = None, *, name: str | None = None):
+    """The first frame as an (H, W, 3|4) uint8 sRGB array, and an ImageInfo."""
+    frames, info = read_frames(source, max_pixels, all_frames=False, name=name)
+    return frames[0], info
+
+
+def read_frames(source, max_pixels: int | None = None, *, all_frames: bool = True,
+                name: str | None = None) -> tuple[list[np.ndarray], ImageInfo]:
+    """Every frame of an animated GIF/PNG/WebP (else the first) as (H, W, 3|4) uint8 arrays.
+
+    source is a path or a binary file object; name is what errors call it. Raises ImageError
+    for a missing, unreadable, corrupt or truncated file, or one over max_pixels (default
+    Pillow's Image.MAX_IMAGE_PIXELS). Warns when frames are dropped.
+    """
+    name = str(source) if name is None else name
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    try:
+        with _pillow_limit_off(), Image.open(source) as im:
+            w, h = im.size
+            if limit is not None and w * h > limit:
+                raise ImageError(name, f"{w}x{h} = {w * h} pixels is over the limit of "
+                                       f"{limit} (--max-pixels)")
+            n = getattr(im, "n_frames", 1)
+            read_all = all_frames and n > 1 and im.format in ANIMATED
+            if n > 1 and not read_all and all_frames and im.format != "MPO":
+                # MPO (camera JPEGs) carry previews and depth maps, not frames worth a word.
+                warnings.warn(f"{name}: {n} frames in a {im.format} file; converted the first",
+                              PalcliWarning, stacklevel=2)
+            to_srgb = _icc_transform(im, name)
+            orientation = im.getexif().get(_ORIENTATION, 1)
+            frames, durations = [], []
+            for i in range(n if read_all else 1):
+                if i:
+                    im.seek(i)
+                frames.append(_to_array(im, to_srgb, orientation))
+                durations.append(int(im.info.get("duration", 0) or 0))
+            info = ImageInfo(im.format, im.mode, (w, h), n,
+                             tuple(durations) if read_all else (), im.info.get("loop"))
+            return frames, info
+    except ImageError:
+        raise
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise ImageError(name, (exc.strerror or str(exc)).lower()) from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(name, "not an image file Pillow can read") from None
+    except Exception as exc:  # Pillow raises many types for corrupt data; one message for all
+        raise ImageError(name, f"cannot read image: {exc}") from None
+
+
+@contextmanager
+def _pillow_limit_off():
+    # palcli applies its own limit (Pillow's warns above the limit and refuses only at twice it,
+    # also when seeking GIF frames). Process-wide, which is fine for palcli's worker processes.
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _to_array(im: Image.Image, to_srgb, orientation: int) -> np.ndarray:
+    frame = _normalize(im)
+    if to_srgb is not None:
+        frame = to_srgb(frame)
+    if frame.mode in ("L", "CMYK"):
+        frame = frame.convert("RGB")
+    elif frame.mode == "LA":
+        frame = frame.convert("RGBA")
+    method = _TRANSPOSE.get(orientation)
+    if method is not None:
+        frame = frame.transpose(method)
+    return np.asarray(frame)
+
+
+def _normalize(im: Image.Image) -> Image.Image:
+    """8-bit L, LA, RGB, RGBA or CMYK: the modes an ICC transform (or a plain convert) takes."""
+    mode = im.mode
+    if mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
+        return im
+    if mode.startswith("I"):  # I;16, I;16B, I;16L, I;16N and I (16-bit PNG/TIFF samples)
+        a = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
+        return Image.fromarray(((a * 255 + 32767) // 65535).astype(np.uint8), "L")
+    if mode == "1" or mode == "F":
+        return im.convert("L")
+    if mode in ("P", "PA"):
+        alpha = mode == "PA" or im.has_transparency_data
+        return im.convert("RGBA" if alpha else "RGB")
+    if "A" in im.getbands() or mode in ("La", "RGBa"):
+        return im.convert("RGBA")
+    return im.convert("RGB")
+
+
+def _icc_transform(im: Image.Image, name: str):
+    """A function taking a normalized frame to sRGB, or None when no conversion is needed."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return None
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = ImageCms.getProfileDescription(src)
+    except (OSError, ImageCms.PyCMSError):
+        warnings.warn(f"{name}: unreadable ICC profile ignored", PalcliWarning, stacklevel=3)
+        return None
+    if "srgb" in description.lower():
+        return None  # already sRGB: a transform would only add rounding
+    srgb = ImageCms.createProfile("sRGB")
+    transforms: dict[str, object] = {}
+
+    def to_srgb(frame: Image.Image) -> Image.Image:
+        base = {"RGBA": "RGB", "LA": "L"}.get(frame.mode, frame.mode)
+        alpha = frame.getchannel("A") if base != frame.mode else None
+        if base not in transforms:
+            try:
+                transforms[base] = ImageCms.buildTransform(src, srgb, base, "RGB")
+            except ImageCms.PyCMSError:
+                warnings.warn(f"{name}: ICC profile does not fit a {base} image; ignored",
+                              PalcliWarning, stacklevel=2)
+                transforms[base] = None
+        transform = transforms[base]
+        if transform is None:
+            return frame
+        out = ImageCms.applyTransform(frame.convert(base) if alpha else frame, transform)
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+
+    return to_srgb
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
+                durations=(), loop=None, name: str = "") -> None:
+    """Write palette-index frames to a binary file object in format fmt.
+
+    frames: [(indices (H, W) uint8|uint16, transparent (H, W) bool or None)]. The palette goes
+    into the file as it is (K colours, plus a transparent entry after them when a frame has
+    transparent pixels) for png, gif, bmp and tiff; webp, --rgb and K > 256 are written as RGB(A).
+    """
+    colors = np.ascontiguousarray(colors, dtype=np.uint8)
+    k = len(colors)
+    if len(frames) > 1 and fmt not in MULTI_FRAME_OUT:
+        warnings.warn(f"{name}: {fmt.upper()} holds one frame; wrote the first of {len(frames)}",
+                      PalcliWarning, stacklevel=2)
+        frames = frames[:1]
+    transparent = any(mask is not None for _, mask in frames)
+    direct = rgb or k > 256 or fmt == "webp"
+    if transparent and fmt in ("gif", "bmp") and (fmt == "bmp" or k >= 256):
+        reason = "BMP has no transparency" if fmt == "bmp" else f"the palette has {k} colours"
+        warnings.warn(f"{reason}: transparent pixels were written opaque in the {fmt.upper()} "
+                      f"output", PalcliWarning, stacklevel=2)
+        frames = [(idx, None) for idx, _ in frames]
+        transparent = False
+    elif transparent and not direct and (k >= 256 or fmt == "tiff"):
+        why = (f"the palette has {k} colours, no room for a transparent entry" if k >= 256
+               else "indexed TIFF has no transparent entry")
+        warnings.warn(f"{why}: images with transparency are written as RGBA {fmt.upper()}",
+                      PalcliWarning, stacklevel=2)
+        direct = True
+    if direct:
+        images = [_direct_image(idx, mask, colors) for idx, mask in frames]
+    else:
+        images = [_indexed_image(idx, mask, colors) for idx, mask in frames]
+    _save(fp, images, fmt, k + (1 if transparent and not direct else 0), durations, loop,
+          transparency=k if transparent and not direct else None)
+
+
+def _indexed_image(idx: np.ndarray, mask, colors: np.ndarray) -> Image.Image:
+    k = len(colors)
+    if mask is not None:
+        idx = np.where(mask, np.uint8(k), idx.astype(np.uint8, copy=False))
+    idx = np.ascontiguousarray(idx, dtype=np.uint8)
+    im = Image.frombuffer("P", (idx.shape[1], idx.shape[0]), idx, "raw", "P", 0, 1)
+    palette = colors.tobytes() + (b"\0\0\0" if mask is not None else b"")
+    im.putpalette(palette, "RGB")
+    return im
+
+
+def _direct_image(idx: np.ndarray, mask, colors: np.ndarray) -> Image.Image:
+    px = colors[idx]
+    if mask is None:
+        return Image.fromarray(px, "RGB")
+    alpha = np.where(mask, np.uint8(0), np.uint8(255))
+    return Image.fromarray(np.dstack((px, alpha)), "RGBA")
+
+
+def _save(fp, images, fmt: str, entries: int, durations, loop, transparency) -> None:
+    first, rest = images[0], images[1:]
+    params: dict = {}
+    if rest:
+        params.update(save_all=True, append_images=rest)
+        if durations:
+            params["duration"] = list(durations[:len(images)])
+        params["loop"] = 0 if loop is None else loop
+    if first.mode == "P":
+        # Pin the palette size: Pillow would otherwise pad GIF/PNG palettes or trim them.
+        if transparency is not None:
+            params["transparency"] = transparency
+    if fmt == "png":
+        if first.mode == "P":
+            params["bits"] = _bits(entries)
+        first.save(fp, "PNG", compress_level=PNG_COMPRESS_LEVEL, **params)
+    elif fmt == "gif":
+        if rest:
+            params["disposal"] = 1
+        first.save(fp, "GIF", optimize=False, **params)
+    elif fmt == "webp":
+        first.save(fp, "WEBP", lossless=True, exact=True, **params)
+    elif fmt == "bmp":
+        first.save(fp, "BMP")
+    elif fmt == "tiff":
+        first.save(fp, "TIFF", compression="tiff_adobe_deflate", **params)
+    else:
+        raise ValueError(f"format must be one of png, gif, webp, bmp, tiff; got {fmt!r}")
+
+
+def _bits(entries: int) -> int:
+    for bits in (1, 2, 4):
+        if entries <= 1 << bits:
+            return bits
+    return 8

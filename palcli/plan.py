@@ -1,0 +1,190 @@
+"""Planning a conversion: which inputs, which outputs, what to skip. Paths only, never pixels.
+
+    plan = make_plan(["photos/", "extra.jpg"], "out/", fmt=None)
+    plan.tasks      # [Task("photos/a.jpg", "out/a.png", "png"), ...]
+    plan.conflicts  # [(Task, reason)]: inputs that would overwrite another's output
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+from .errors import PalcliWarning, UsageError
+from .palette import Palette
+
+STDIO = "-"
+FORMATS = ("png", "same", "gif", "webp", "bmp", "tiff")
+SUFFIXES = {"png": ".png", "gif": ".gif", "webp": ".webp", "bmp": ".bmp", "tiff": ".tiff"}
+# An output file name's suffix -> the format written (when -f is not given).
+FORMAT_OF_SUFFIX = {".png": "png", ".apng": "png", ".gif": "gif", ".webp": "webp", ".bmp": "bmp",
+                    ".dib": "bmp", ".tif": "tiff", ".tiff": "tiff"}
+# Pillow format names that `-f same` keeps: they store palette colours losslessly.
+SAME_KEEPS = {"PNG": "png", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff", "WEBP": "webp"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One conversion: input path (or "-"), output path (or "-"), output format."""
+
+    input: str
+    output: str
+    format: str = "png"  # png|gif|webp|bmp|tiff, or "same" for stdin (decided once decoded)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker needs besides the task; picklable and the same for every task."""
+
+    palette: Palette
+    metric: str = "rgb"
+    dither: str = "none"
+    dither_strength: float = 1.0
+    serpentine: bool = True
+    dither_space: str = "srgb"
+    rgb: bool = False
+    alpha_threshold: int = 128
+    max_pixels: int | None = None  # None: Pillow's Image.MAX_IMAGE_PIXELS
+
+
+@dataclass
+class Plan:
+    tasks: list[Task] = field(default_factory=list)  # to convert
+    skipped: list[Task] = field(default_factory=list)  # --skip-existing: output up to date
+    conflicts: list[tuple[Task, str]] = field(default_factory=list)  # not converted, and why
+
+    def __len__(self) -> int:
+        return len(self.tasks) + len(self.skipped) + len(self.conflicts)
+
+
+def image_suffixes() -> frozenset[str]:
+    """Every file suffix Pillow registers a reader for, lower case ('.jpg', '.png', ...)."""
+    from PIL import Image
+
+    Image.init()
+    return frozenset(s.lower() for s, f in Image.registered_extensions().items()
+                     if f in Image.OPEN)
+
+
+def make_plan(inputs, output: str, fmt: str | None = None, *,
+              skip_existing: bool = False) -> Plan:
+    """Expand INPUT... OUTPUT into tasks. Raises UsageError (before anything is written) for
+    a missing input or an OUTPUT that cannot hold the inputs."""
+    inputs = [str(i) for i in inputs]
+    output = str(output)
+    if not inputs:
+        raise UsageError("no INPUT given")
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    for inp in inputs:
+        if inp != STDIO and not os.path.exists(inp):
+            raise UsageError(f"{inp}: no such file or directory")
+    if STDIO in inputs and len(inputs) > 1:
+        raise UsageError("'-' (standard input) must be the only INPUT")
+    single = len(inputs) == 1 and (inputs[0] == STDIO or not os.path.isdir(inputs[0]))
+    if output == STDIO:
+        if not single:
+            raise UsageError("OUTPUT '-' (standard output) takes exactly one input file")
+        return _checked([Task(inputs[0], STDIO, fmt or "png")], skip_existing)
+    to_dir = not single or os.path.isdir(output) or output.endswith(("/", os.sep))
+    if single and not to_dir:
+        out_fmt = fmt or FORMAT_OF_SUFFIX.get(os.path.splitext(output)[1].lower(), "png")
+        if inputs[0] == STDIO:
+            return _checked([Task(STDIO, output, out_fmt)], skip_existing)
+        return _checked([Task(inputs[0], output, _resolve_same(out_fmt, inputs[0]))],
+                        skip_existing)
+    if inputs[0] == STDIO:
+        raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"{output}: not a directory (several inputs need an output directory)")
+    return _checked(list(_dir_tasks(inputs, output, fmt or "png")), skip_existing)
+
+
+def output_name(rel: str, fmt: str) -> str:
+    """rel with its suffix replaced by the format's ('same' keeps palette-safe suffixes)."""
+    stem, suffix = os.path.splitext(rel)
+    if fmt == "same":
+        return rel if _same_format(suffix) else stem + ".png"
+    return stem + SUFFIXES[fmt]
+
+
+def _same_format(suffix: str) -> str | None:
+    """The format `-f same` keeps for an input suffix, or None (then PNG)."""
+    if not suffix:
+        return None
+    from PIL import Image
+
+    Image.init()
+    return SAME_KEEPS.get(Image.registered_extensions().get(suffix.lower(), ""))
+
+
+def _resolve_same(fmt: str, path: str) -> str:
+    if fmt != "same":
+        return fmt
+    return _same_format(os.path.splitext(path)[1]) or "png"
+
+
+def _dir_tasks(inputs: list[str], output: str, fmt: str):
+    out_real = os.path.realpath(output)
+    suffixes = None
+    for inp in inputs:
+        if not os.path.isdir(inp):
+            name = output_name(os.path.basename(inp), fmt)
+            yield Task(inp, os.path.join(output, name), _resolve_same(fmt, inp))
+            continue
+        if os.path.realpath(inp) == out_real:
+            raise UsageError(f"{output}: the output directory is also an input directory")
+        suffixes = suffixes or image_suffixes()
+        found = False
+        for rel in _walk(inp, out_real, suffixes):
+            found = True
+            src = os.path.join(inp, rel)
+            yield Task(src, os.path.join(output, output_name(rel, fmt)), _resolve_same(fmt, rel))
+        if not found:
+            warnings.warn(f"{inp}: no image files found", PalcliWarning, stacklevel=3)
+
+
+def _walk(top: str, out_real: str, suffixes: frozenset[str]):
+    """Relative paths of the image files under top, sorted, never entering out_real."""
+    for dirpath, dirnames, filenames in os.walk(top):
+        # Prune the output directory (it may lie inside an input directory) before descending.
+        dirnames[:] = sorted(d for d in dirnames
+                             if os.path.realpath(os.path.join(dirpath, d)) != out_real)
+        rel_dir = os.path.relpath(dirpath, top)
+        for name in sorted(filenames):
+            if os.path.splitext(name)[1].lower() in suffixes:
+                yield name if rel_dir == os.curdir else os.path.join(rel_dir, name)
+
+
+def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
+    """Sort tasks into to-do, skipped (--skip-existing) and conflicts (shared outputs)."""
+    plan = Plan()
+    owner: dict[str, Task] = {}
+    for task in tasks:
+        if task.output == STDIO:
+            plan.tasks.append(task)
+            continue
+        key = os.path.normcase(os.path.realpath(task.output))
+        if task.input != STDIO and key == os.path.normcase(os.path.realpath(task.input)):
+            plan.conflicts.append((task, f"{task.output} would overwrite the input itself"))
+            owner.setdefault(key, task)
+        elif key in owner:
+            plan.conflicts.append((task, f"{task.output} is also the output of "
+                                         f"{owner[key].input}"))
+        else:
+            owner[key] = task
+            if skip_existing and _up_to_date(task):
+                plan.skipped.append(task)
+            else:
+                plan.tasks.append(task)
+    return plan
+
+
+def _up_to_date(task: Task) -> bool:
+    if task.input == STDIO:
+        return False
+    try:
+        return os.stat(task.output).st_mtime_ns >= os.stat(task.input).st_mtime_ns
+    except OSError:
+        return False
