@@ -42,7 +42,7 @@ def show(spec: str) -> None:
     width = len(str(len(pal) - 1))
     for i, ((r, g, b), hex_) in enumerate(zip(pal.colors.tolist(), pal.hex())):
         swatch = f"\x1b[48;2;{r};{g};{b}m    \x1b[0m " if swatches else ""
-        click.echo(f"{i:>{width}} {swatch}{hex_}")
+        click.echo(f"{i:>{width}} {swatch}{hex_}", color=swatches or None)
 
 
 def _use_swatches() -> bool:

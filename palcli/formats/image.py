@@ -66,6 +66,8 @@ def _first_seen(im, source: str) -> np.ndarray:
     rgba = np.asarray(im.convert("RGBA"))
     pixels = rgba.reshape(-1, 4)
     pixels = pixels[pixels[:, 3] > 0]
+    if len(pixels) == 0:
+        raise PaletteError(source, "no colours found: every pixel is fully transparent")
     packed = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8) | pixels[:, 2]
     values, first = np.unique(packed, return_index=True)
     if len(values) > MAX_COLORS:

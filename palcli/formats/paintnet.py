@@ -1,6 +1,8 @@
-"""Paint.NET palettes (.txt): one 'aarrggbb' per line, ';' starts a comment line.
+"""Paint.NET palettes (.txt): one 'aarrggbb' per line; ';' starts a comment, on its own line
+or after a colour ('ff0000ff ; blue', as hand-made and converted palettes have it).
 
-The alpha byte is read and dropped: a palcli palette is opaque colours.
+'rrggbb' without alpha is accepted too. The alpha byte is read and dropped: a palcli palette
+is opaque colours.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ _ARGB = re.compile(r"([0-9a-fA-F]{2})?([0-9a-fA-F]{2})([0-9a-fA-F]{2})([0-9a-fA-
 def read(path: Path):
     colors = []
     for number, raw in enumerate(read_lines(path), start=1):
-        line = raw.strip()
-        if not line or line.startswith(";"):
+        line = raw.split(";", 1)[0].strip()
+        if not line:
             continue
         m = _ARGB.fullmatch(line)
         if m is None:
