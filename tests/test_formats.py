@@ -130,6 +130,19 @@ def test_ase_gray_cmyk_lab_converted_to_srgb_with_one_warning():
     assert len(msgs) == 1 and "1 CMYK swatch(es)" in msgs[0] and "approximate" in msgs[0]
 
 
+def test_ase_lab_is_d50():
+    from palcli.formats import ase
+
+    # sRGB red is L*a*b* (54.29, 80.81, 69.89) under D50 (Bradford), e.g. Lindbloom's calculator.
+    r, g, b = ase._to_srgb8(b"LAB ", (0.5429, 80.81, 69.89))
+    assert r >= 254 and g <= 1 and b <= 1
+
+
+def test_gpl_writer_keeps_the_name_on_one_line(tmp_path):
+    write_palette_file(Palette("two\nlines", np.array([[1, 2, 3]], np.uint8)), tmp_path / "p.gpl")
+    assert read_palette_file(tmp_path / "p.gpl")[0] == "two lines"
+
+
 def test_unknown_suffix_names_the_known_formats(tmp_path):
     path = tmp_path / "p.xyz"
     path.write_text("ff0000\n")

@@ -59,7 +59,8 @@ def _parse_color(line: str, path: Path, number: int) -> tuple[int, int, int]:
 
 def write(palette) -> bytes:
     columns = min(16, len(palette))
-    out = [HEADER, f"Name: {palette.name}", f"Columns: {columns}", "#"]
+    name = " ".join(palette.name.split())  # one line, whatever the source's name held
+    out = [HEADER, f"Name: {name}", f"Columns: {columns}", "#"]
     for (r, g, b), label in zip(palette.colors.tolist(), palette.hex()):
         out.append(f"{r:3d} {g:3d} {b:3d}\t{label}")
     return ("\n".join(out) + "\n").encode("utf-8")
