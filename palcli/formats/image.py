@@ -19,9 +19,6 @@ import numpy as np
 from ..errors import PaletteError
 from ._common import MAX_COLORS, as_colors
 
-SUFFIXES = (".png", ".gif", ".bmp")
-
-
 def read(path: Path):
     from PIL import Image, UnidentifiedImageError
 
@@ -33,8 +30,10 @@ def read(path: Path):
                 colors = _indexed_palette(im)
             else:
                 colors = _first_seen(im, source)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise PaletteError(source, f"not an image palcli can read as a palette: {exc}") from None
+    except UnidentifiedImageError:
+        raise PaletteError(source, "not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise PaletteError(source, str(exc)) from None
     except OSError as exc:
         raise PaletteError(source, f"cannot read the image: {exc}") from None
     return None, as_colors(colors, path)
