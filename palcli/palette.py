@@ -58,7 +58,7 @@ def load_palette(spec, name: str | None = None) -> Palette:
         if arr.ndim != 2 or arr.shape[-1] != 3:
             raise TypeError(f"palette array must have shape (K, 3), got {arr.shape}")
         if arr.dtype != np.uint8:
-            if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() > 255:
+            if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() > 255)):
                 raise TypeError(f"palette array must be uint8 (or integers in 0..255), got {arr.dtype}")
         return Palette(name or "array", arr.astype(np.uint8))
     if isinstance(spec, os.PathLike):
