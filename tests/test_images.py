@@ -38,7 +38,7 @@ def test_exif_orientation_is_applied():
 
 
 def test_exif_orientation_of_a_jpeg():
-    px, _ = open_image(DATA / "exif-orientation-6.jpg")
+    px, _ = open_image(DATA / "exif-orientation-6-jpeg.jpg")
     assert px.shape == (32, 16, 3)
     expected = np.rot90(np.repeat(np.repeat(blocks(), 4, 0), 4, 1), k=-1)
     # JPEG blurs the edges of the 8x8 blocks; their centres keep their colours.
@@ -70,7 +70,7 @@ def test_srgb_profile_is_left_alone(tmp_path):
     assert np.array_equal(open_image(path)[0], img)
 
 
-@pytest.mark.parametrize("name", ["gray16.png", "gray16.tif"])
+@pytest.mark.parametrize("name", ["gray16.png", "gray16-tiff.tif"])
 def test_16_bit_gray_is_rounded_to_8_bits(name):
     px, info = open_image(DATA / name)
     assert info.mode.startswith("I")
@@ -85,7 +85,7 @@ def test_16_bit_rgb_png():
     assert np.array_equal(px, blocks())
 
 
-@pytest.mark.parametrize("name", ["cmyk.jpg", "cmyk.tif"])
+@pytest.mark.parametrize("name", ["cmyk.jpg", "cmyk-tiff.tif"])
 def test_cmyk(name):
     px, info = open_image(DATA / name)
     assert info.mode == "CMYK" and px.shape == (8, 8, 3)
@@ -108,7 +108,7 @@ def test_la_and_mode_1():
     assert px.shape == (8, 8, 3) and set(np.unique(px)) == {0, 255}
 
 
-@pytest.mark.parametrize("name", ["animated.gif", "animated.png", "animated.webp"])
+@pytest.mark.parametrize("name", ["animated-gif.gif", "animated.png", "animated-webp.webp"])
 def test_every_frame_of_an_animation(name):
     frames, info = read_frames(DATA / name)
     assert info.frames == 3 and info.durations == (100, 200, 300)
@@ -130,7 +130,7 @@ def test_other_multi_frame_files_warn_and_give_the_first(tmp_path):
 @pytest.mark.parametrize("name, reason", [
     ("not-an-image.png", "not an image file Pillow can read"),
     ("truncated.png", "cannot read image: image file is truncated"),
-    ("truncated.jpg", "cannot read image: image file is truncated"),
+    ("truncated-jpeg.jpg", "cannot read image: image file is truncated"),
     ("huge-dimensions.png", "100000x100000 = 10000000000 pixels is over the limit of 89478485 "
                             "(--max-pixels)"),
 ])

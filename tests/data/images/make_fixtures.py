@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 HERE = Path(__file__).resolve().parent
+# File stems differ, so converting the whole directory to PNG gives no two inputs one output.
 CORNERS = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255],
                     [255, 255, 0], [255, 0, 255], [0, 255, 255], [255, 255, 255]], np.uint8)
 
@@ -90,7 +91,7 @@ def main() -> None:
     (HERE / "truncated.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     buf = io.BytesIO()
     Image.fromarray(noise).save(buf, "JPEG", quality=90)
-    (HERE / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    (HERE / "truncated-jpeg.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     (HERE / "not-an-image.png").write_bytes(b"this is a text file with a .png name\n")
     (HERE / "huge-dimensions.png").write_bytes(huge_png())
 
@@ -98,19 +99,19 @@ def main() -> None:
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     Image.fromarray(img).save(HERE / "exif-orientation-6.png", exif=exif)
     Image.fromarray(np.repeat(np.repeat(img, 4, 0), 4, 1)).save(
-        HERE / "exif-orientation-6.jpg", quality=95, exif=exif)
+        HERE / "exif-orientation-6-jpeg.jpg", quality=95, exif=exif)
 
     Image.fromarray(img).save(HERE / "icc-swapped-rb.png", icc_profile=swapped_rb_profile())
 
     ramp = (np.arange(16, dtype=np.uint32) * 4369).astype(np.uint16).reshape(1, 16)
     Image.fromarray(ramp).save(HERE / "gray16.png")
-    Image.fromarray(ramp).save(HERE / "gray16.tif")
+    Image.fromarray(ramp).save(HERE / "gray16-tiff.tif")
     # Off the 257 grid so the high byte (not a rounding) must be taken: 0 -> 100, 255 -> 65435.
     (HERE / "rgb16.png").write_bytes(png16(np.where(img > 0, img.astype(np.uint16) * 257 - 100, 100)))
 
     cmyk = Image.new("CMYK", (8, 8), (0, 255, 255, 0))  # red
     cmyk.save(HERE / "cmyk.jpg", quality=95)
-    cmyk.save(HERE / "cmyk.tif")
+    cmyk.save(HERE / "cmyk-tiff.tif")
 
     pal = Image.fromarray((np.arange(16).reshape(4, 4) % 8).astype(np.uint8), "P")
     pal.putpalette(CORNERS.tobytes())
@@ -123,8 +124,8 @@ def main() -> None:
     Image.fromarray((np.indices((8, 8)).sum(0) % 2).astype(bool)).save(HERE / "mode1.png")
 
     frames = [Image.fromarray(np.full((8, 8, 3), c, np.uint8)) for c in CORNERS[1:4]]
-    for name, extra in (("animated.gif", {}), ("animated.png", {}),
-                        ("animated.webp", {"lossless": True})):
+    for name, extra in (("animated-gif.gif", {}), ("animated.png", {}),
+                        ("animated-webp.webp", {"lossless": True})):
         frames[0].save(HERE / name, save_all=True, append_images=frames[1:],
                        duration=[100, 200, 300], loop=0, **extra)
 
