@@ -1,16 +1,226 @@
-"""The dither registry: diffusion matrices as data, ordered matrices, strength and space."""
+"""The dither registry: diffusion matrices as data, ordered matrices, strength and space.
+
+dither_indices() is the one entry point: quantize()/remap() and the convert command call it
+whenever dither != "none". The numba kernels live in palcli.kernels.dither and are imported only
+when a dither actually runs.
+"""
 
 from __future__ import annotations
 
-DIFFUSION = ("floyd-steinberg", "atkinson", "jarvis-judice-ninke", "stucki", "burkes",
-             "sierra", "sierra-lite")
-ORDERED = ("bayer2", "bayer4", "bayer8", "bayer16", "blue-noise")
+from functools import lru_cache
+import weakref
+from importlib import resources
+
+import numpy as np
+
+# Error-diffusion tables: (dx, dy, weight) relative to the current pixel, and the divisor.
+# dx is mirrored on right-to-left rows of a serpentine scan. Weights as published by
+# Floyd & Steinberg (1976), Jarvis, Judice & Ninke (1976), Stucki (1981), Burkes (1988),
+# Sierra (1989, the three-row "Sierra" and "Sierra Lite") and Atkinson (MacPaint, 1984; it
+# spreads only 6/8 of the error on purpose, which keeps contrast but clips shadows/highlights).
+DIFFUSION_TABLES: dict[str, tuple[tuple[tuple[int, int, int], ...], int]] = {
+    "floyd-steinberg": (((1, 0, 7), (-1, 1, 3), (0, 1, 5), (1, 1, 1)), 16),
+    "atkinson": (((1, 0, 1), (2, 0, 1), (-1, 1, 1), (0, 1, 1), (1, 1, 1), (0, 2, 1)), 8),
+    "jarvis-judice-ninke": (((1, 0, 7), (2, 0, 5),
+                             (-2, 1, 3), (-1, 1, 5), (0, 1, 7), (1, 1, 5), (2, 1, 3),
+                             (-2, 2, 1), (-1, 2, 3), (0, 2, 5), (1, 2, 3), (2, 2, 1)), 48),
+    "stucki": (((1, 0, 8), (2, 0, 4),
+                (-2, 1, 2), (-1, 1, 4), (0, 1, 8), (1, 1, 4), (2, 1, 2),
+                (-2, 2, 1), (-1, 2, 2), (0, 2, 4), (1, 2, 2), (2, 2, 1)), 42),
+    "burkes": (((1, 0, 8), (2, 0, 4),
+                (-2, 1, 2), (-1, 1, 4), (0, 1, 8), (1, 1, 4), (2, 1, 2)), 32),
+    "sierra": (((1, 0, 5), (2, 0, 3),
+                (-2, 1, 2), (-1, 1, 4), (0, 1, 5), (1, 1, 4), (2, 1, 2),
+                (-1, 2, 2), (0, 2, 3), (1, 2, 2)), 32),
+    "sierra-lite": (((1, 0, 2), (-1, 1, 1), (0, 1, 1)), 4),
+}
+DIFFUSION = tuple(DIFFUSION_TABLES)
+
+# Ordered modes: name -> threshold matrix size (Bayer) or the blue-noise tile.
+BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
+ORDERED = tuple(BAYER_SIZES) + ("blue-noise",)
 DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
 DEFAULT_DITHER_SPACE = "srgb"
+
+BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
+
+# Working values of the kernels: sRGB level * 256, or linear light * 65535.
+SRGB_SCALE = 256
+LINEAR_SCALE = 65535
+WEIGHT_ONE = 1 << 16
 
 
 def check_dither(dither: str) -> str:
     if not isinstance(dither, str) or dither not in DITHERS:
         raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
     return dither
+
+
+def check_dither_space(space) -> str:
+    if space is None:
+        return DEFAULT_DITHER_SPACE
+    if not isinstance(space, str) or space not in DITHER_SPACES:
+        raise ValueError(f"dither_space must be one of {', '.join(DITHER_SPACES)}; got {space!r}")
+    return space
+
+
+def check_strength(strength) -> float:
+    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating, np.integer)):
+        raise TypeError(f"dither_strength must be a number in 0..1, not {type(strength).__name__}")
+    s = float(strength)
+    if not 0.0 <= s <= 1.0:  # also rejects NaN
+        raise ValueError(f"dither_strength must be in 0..1; got {strength!r}")
+    return s
+
+
+def bayer_matrix(n: int) -> np.ndarray:
+    """The n x n Bayer index matrix (n a power of two), values 0 .. n*n-1.
+
+    Recursive definition: M1 = [[0]], M2n = [[4Mn, 4Mn + 2], [4Mn + 3, 4Mn + 1]].
+    """
+    if n < 1 or n & (n - 1):
+        raise ValueError(f"Bayer matrix size must be a power of two; got {n}")
+    m = np.zeros((1, 1), np.int64)
+    while m.shape[0] < n:
+        m = np.block([[4 * m, 4 * m + 2], [4 * m + 3, 4 * m + 1]])
+    return m
+
+
+@lru_cache(maxsize=1)
+def blue_noise() -> np.ndarray:
+    """The 64 x 64 void-and-cluster rank matrix shipped with palcli (values 0 .. 4095)."""
+    with resources.files("palcli").joinpath("data", BLUE_NOISE_FILE).open("rb") as f:
+        ranks = np.load(f)
+    ranks.setflags(write=False)
+    return ranks
+
+
+def threshold_matrix(dither: str) -> np.ndarray:
+    """Thresholds in [-0.5, 0.5) for an ordered mode: rank r of N becomes (r + 0.5) / N - 0.5."""
+    ranks = bayer_matrix(BAYER_SIZES[dither]) if dither in BAYER_SIZES else blue_noise()
+    return (ranks + 0.5) / ranks.size - 0.5
+
+
+def palette_spread(colors: np.ndarray) -> float:
+    """How far an ordered threshold must reach to move a pixel between neighbouring colours.
+
+    The median, over the palette's distinct colours, of the largest per-channel difference to the
+    nearest other colour: 255 for black/white, 51 for the web-safe cube, 17 for 16 greys. The
+    threshold is added to all three channels alike, so the largest channel step is what it has to
+    cross. Computed on whatever values are given (8-bit or linear light).
+    """
+    c = np.unique(np.asarray(colors, np.float64), axis=0)
+    if len(c) < 2:
+        return 0.0
+    near = np.empty(len(c))
+    for start in range(0, len(c), 512):  # bounded memory for 65,536-colour palettes
+        block = c[start:start + 512]
+        d = np.abs(block[:, None, :] - c[None, :, :]).max(axis=2)
+        d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
+        near[start:start + len(block)] = d.min(axis=1)
+    return float(np.median(near))
+
+
+@lru_cache(maxsize=2)
+def _space_tables(space: str):
+    """(to_work (256,) int64, out_lut (int64 working value -> uint8)) for a dither space."""
+    if space == "srgb":
+        return np.arange(256, dtype=np.int64) * SRGB_SCALE, np.zeros(1, np.uint8)
+    from .color import SRGB_TO_LINEAR, linear_to_srgb8
+
+    to_work = np.rint(np.asarray(SRGB_TO_LINEAR, np.float64) * LINEAR_SCALE).astype(np.int64)
+    out_lut = np.asarray(linear_to_srgb8(np.arange(LINEAR_SCALE + 1) / LINEAR_SCALE), np.uint8)
+    # The table must send every level's own working value back to that level.
+    out_lut[to_work] = np.arange(256, dtype=np.uint8)
+    return to_work, out_lut
+
+
+def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, space=None):
+    """Palette indices (H, W) of rgb (H, W, 3|4 uint8) dithered onto palette through cube.
+
+    palette: a Palette or (K, 3) uint8 colours (the ones cube was built from); cube: the
+    (256, 256, 256) index table; dither: a DITHERS name; strength 0..1 scales the diffused error or
+    the threshold spread; serpentine alternates the scan direction of error diffusion; space:
+    "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where diffused error is accumulated (ordered
+    thresholds always act in sRGB, where the cube decides). Output dtype is the cube's.
+    Deterministic: the same arguments give the same indices on every run and thread count.
+    """
+    check_dither(dither)
+    strength = check_strength(strength)
+    space = check_dither_space(space)
+    colors = np.asarray(getattr(palette, "colors", palette), np.uint8)
+    rgb = _check_rgb(rgb)
+    _check_cube(cube)
+    out = np.empty(rgb.shape[:2], cube.dtype)
+    if dither == "none" or strength == 0.0 or rgb.size == 0:
+        out[...] = cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
+        return out
+    from .kernels import dither as kernels
+
+    top, leaves = _blocks(cube, len(colors))
+    if dither in DIFFUSION_TABLES:
+        to_work, out_lut = _space_tables(space)
+        pal = to_work[colors].reshape(-1)
+        carry_w, near_w, dx, dy, w = _weights(dither, strength)
+        return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
+                               dx, dy, w, bool(serpentine), space == "linear", out_lut, out)
+    # Ordered thresholds act where the cube decides, in sRGB: a threshold added in linear light
+    # would cross the cube's boundaries at the wrong place and brighten everything.
+    spread = palette_spread(colors) * SRGB_SCALE * strength
+    offsets = np.rint(threshold_matrix(dither) * spread).astype(np.int64)
+    return kernels.ordered(rgb, top, leaves, offsets, out)
+
+
+def _weights(dither: str, strength: float):
+    """A diffusion table as the kernel takes it, in fixed point over 2**16: the (1, 0) weight,
+    the (-1..1, 1) weights, and the other entries as dx, dy, w arrays."""
+    entries, divisor = DIFFUSION_TABLES[dither]
+    weights = {(dx, dy): round(wt * strength * WEIGHT_ONE / divisor) for dx, dy, wt in entries}
+    carry_w = weights.pop((1, 0))
+    near_w = np.array([weights.pop((d, 1), 0) for d in (-1, 0, 1)], np.int64)
+    dx = np.array([k[0] for k in weights], np.int64)
+    dy = np.array([k[1] for k in weights], np.int64)
+    w = np.array(list(weights.values()), np.int64)
+    return carry_w, near_w, dx, dy, w
+
+
+# The two-level copy of the last few cubes, keyed by the cube object (get_cube memoizes cubes,
+# so a worker builds this once per palette and metric).
+_BLOCKS: dict[int, tuple] = {}
+
+
+def _blocks(cube: np.ndarray, k: int):
+    key = id(cube)
+    hit = _BLOCKS.get(key)
+    if hit is not None and hit[0]() is cube:
+        top, leaves, largest = hit[1]
+    else:
+        from .kernels.dither import block_tables
+
+        top, leaves = block_tables(cube)
+        largest = int(leaves.max())
+        while len(_BLOCKS) >= 4:
+            _BLOCKS.pop(next(iter(_BLOCKS)))
+        ref = weakref.ref(cube, lambda _, key=key: _BLOCKS.pop(key, None))
+        _BLOCKS[key] = (ref, (top, leaves, largest))
+    if largest >= k:
+        raise ValueError(f"cube holds palette index {largest} but the palette has {k} colours")
+    return top, leaves
+
+
+def _check_rgb(rgb) -> np.ndarray:
+    if not isinstance(rgb, np.ndarray):
+        raise TypeError(f"image must be a numpy array, not {type(rgb).__name__}")
+    if rgb.dtype != np.uint8:
+        raise TypeError(f"image must be uint8, got {rgb.dtype}")
+    if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def _check_cube(cube) -> np.ndarray:
+    if not isinstance(cube, np.ndarray) or cube.shape != (256, 256, 256):
+        raise ValueError(f"cube must be a (256, 256, 256) array, got {getattr(cube, 'shape', cube)}")
+    if cube.dtype not in (np.uint8, np.uint16):
+        raise TypeError(f"cube must be uint8 or uint16, got {cube.dtype}")

@@ -1,0 +1,349 @@
+"""Dithering: tables and matrices, the kernels against a slow reference, palette-only output,
+brightness on gradients, determinism, strength, and argument errors."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from palcli import load_palette, remap
+from palcli.cache import get_cube
+from palcli.dither import (DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES, DITHER_SPACES,
+                           DITHERS, ORDERED, bayer_matrix, blue_noise, dither_indices,
+                           palette_spread, threshold_matrix)
+from reference import nearest_rgb_fast
+
+ROOT = Path(__file__).resolve().parent.parent
+BW = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)
+# Irregular on purpose: no grid, two near-duplicates, a duplicate (lowest index must win).
+PAL = np.array([[12, 20, 30], [240, 230, 200], [200, 40, 50], [30, 160, 70], [60, 80, 220],
+                [128, 128, 128], [131, 126, 129], [200, 40, 50]], np.uint8)
+
+
+def _image(h, w, seed=0):
+    """Smooth colour ramps plus a little noise: every kind of pixel a photo has."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([255 * x / max(w - 1, 1), 255 * y / max(h - 1, 1),
+                     127 + 120 * np.sin((x + y) / 5)], axis=-1)
+    return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+
+
+# -- the slow reference: the definition written out pixel by pixel ------------------------------
+
+def _srgb_decode(c):
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _srgb_encode(x):
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
+
+
+def _space(space):
+    """(8-bit level -> working value, working value -> 8-bit level, largest working value)."""
+    if space == "srgb":
+        return np.arange(256) * 256, lambda v: (v + 128) >> 8, 255 * 256
+    to_work = np.rint(_srgb_decode(np.arange(256) / 255) * 65535).astype(np.int64)
+    lut = np.rint(255 * _srgb_encode(np.arange(65536) / 65535)).astype(np.int64)
+    return to_work, lambda v: lut[v], 65535
+
+
+def ref_diffuse(img, pal, dither, strength, serpentine, space):
+    entries, divisor = DIFFUSION_TABLES[dither]
+    weights = [(dx, dy, round(wt * strength * 65536 / divisor)) for dx, dy, wt in entries]
+    to_work, to8, vmax = _space(space)
+    h, w = img.shape[:2]
+    err = np.zeros((h + 2, w + 4, 3), np.int64)
+    pal_work = to_work[pal]
+    out = np.zeros((h, w), np.int64)
+    for y in range(h):
+        step = -1 if serpentine and y % 2 else 1
+        for x in (range(w - 1, -1, -1) if step < 0 else range(w)):
+            v = np.clip(to_work[img[y, x, :3]] + err[y, x + 2], -(vmax // 2), vmax + vmax // 2)
+            c = to8(np.clip(v, 0, vmax))
+            q = nearest_rgb_fast(c[None, :], pal)[0]
+            out[y, x] = q
+            e = v - pal_work[q]
+            for dx, dy, wt in weights:
+                err[y + dy, x + 2 + step * dx] += (e * wt + 32768) >> 16
+    return out
+
+
+def _bayer_closed_form(n):
+    """Bayer index by bit interleaving (reversed bits of x^y and y): independent of recursion."""
+    bits = n.bit_length() - 1
+    m = np.zeros((n, n), np.int64)
+    for i in range(n):
+        for j in range(n):
+            a, b, v = i ^ j, i, 0
+            for k in range(bits):
+                v = (v << 2) | (((a >> k) & 1) << 1) | ((b >> k) & 1)
+            m[i, j] = v
+    return m
+
+
+def ref_ordered(img, pal, dither, strength):
+    if dither == "blue-noise":
+        ranks = blue_noise()
+    else:
+        ranks = _bayer_closed_form(int(dither[5:]))
+    n, m = ranks.shape
+    spread = palette_spread(pal) * 256 * strength
+    offsets = np.rint(((ranks + 0.5) / ranks.size - 0.5) * spread).astype(np.int64)
+    h, w = img.shape[:2]
+    out = np.zeros((h, w), np.int64)
+    for y in range(h):
+        for x in range(w):
+            c = np.clip((img[y, x, :3].astype(np.int64) << 8) + offsets[y % n, x % m] + 128,
+                        0, 65535) >> 8
+            out[y, x] = nearest_rgb_fast(c[None, :], pal)[0]
+    return out
+
+
+# -- registry and matrices -------------------------------------------------------------------------
+
+def test_registry_lists_every_mode_once():
+    assert DITHERS[0] == "none"
+    assert DITHERS == ("none",) + DIFFUSION + ORDERED
+    assert len(set(DITHERS)) == 13
+    assert DITHER_SPACES == ("srgb", "linear") and DEFAULT_DITHER_SPACE in DITHER_SPACES
+
+
+@pytest.mark.parametrize("dither", DIFFUSION)
+def test_diffusion_tables_reach_forward_only(dither):
+    entries, divisor = DIFFUSION_TABLES[dither]
+    total = sum(w for _, _, w in entries)
+    # Atkinson passes on 6/8 of the error by design; every other table passes on all of it.
+    assert total == (6 if dither == "atkinson" else divisor)
+    for dx, dy, w in entries:
+        assert w > 0 and 0 <= dy <= 2 and -2 <= dx <= 2
+        assert dy > 0 or dx > 0, "error may only go to pixels not yet visited"
+    assert (1, 0) in {(dx, dy) for dx, dy, _ in entries}
+
+
+def test_floyd_steinberg_is_the_published_table():
+    assert DIFFUSION_TABLES["floyd-steinberg"] == (((1, 0, 7), (-1, 1, 3), (0, 1, 5), (1, 1, 1)), 16)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
+def test_bayer_matrices_follow_the_recursive_definition(n):
+    m = bayer_matrix(n)
+    assert np.array_equal(m, _bayer_closed_form(n))
+    assert np.array_equal(np.sort(m.ravel()), np.arange(n * n))
+    if n > 1:
+        half = bayer_matrix(n // 2)
+        assert np.array_equal(m, np.block([[4 * half, 4 * half + 2], [4 * half + 3, 4 * half + 1]]))
+
+
+def test_bayer_small_matrices_are_the_textbook_ones():
+    assert bayer_matrix(2).tolist() == [[0, 2], [3, 1]]
+    assert bayer_matrix(4).tolist() == [[0, 8, 2, 10], [12, 4, 14, 6],
+                                        [3, 11, 1, 9], [15, 7, 13, 5]]
+
+
+def test_bayer_rejects_sizes_that_are_not_powers_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        bayer_matrix(6)
+
+
+def test_blue_noise_is_a_permutation_without_low_frequencies():
+    ranks = blue_noise()
+    assert ranks.shape == (64, 64)
+    assert np.array_equal(np.sort(ranks.ravel()), np.arange(4096))
+    # Threshold at half: blue noise has far less energy at low frequencies than white noise.
+    spectrum = np.abs(np.fft.fft2((ranks < 2048) - 0.5)) ** 2
+    white = np.abs(np.fft.fft2((np.random.default_rng(1).permutation(4096).reshape(64, 64)
+                                < 2048) - 0.5)) ** 2
+    low = np.add.outer(np.r_[0:4, 61:64], np.r_[0:4, 61:64]) >= 0  # the 7x7 lowest frequencies
+    low_b = spectrum[np.ix_(np.r_[0:4, 61:64], np.r_[0:4, 61:64])][low].sum() - spectrum[0, 0]
+    low_w = white[np.ix_(np.r_[0:4, 61:64], np.r_[0:4, 61:64])][low].sum() - white[0, 0]
+    assert low_b < low_w / 10
+
+
+def test_blue_noise_file_is_what_the_script_makes():
+    spec = importlib.util.spec_from_file_location("make_blue_noise",
+                                                  ROOT / "scripts" / "make_blue_noise.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert np.array_equal(script.void_and_cluster(), blue_noise())
+
+
+def test_thresholds_are_centred():
+    for dither in ORDERED:
+        t = threshold_matrix(dither)
+        assert -0.5 < t.min() and t.max() < 0.5
+        assert abs(t.mean()) < 1e-12
+
+
+@pytest.mark.parametrize("colors, spread", [
+    (BW, 255),
+    ([[r, g, b] for r in range(0, 256, 51) for g in range(0, 256, 51) for b in range(0, 256, 51)], 51),
+    ([[v, v, v] for v in range(0, 256, 17)], 17),
+    ([[10, 20, 30]], 0),
+    ([[10, 20, 30], [10, 20, 30]], 0),
+])
+def test_palette_spread_is_the_step_between_neighbours(colors, spread):
+    assert palette_spread(np.array(colors, np.uint8)) == spread
+
+
+# -- the kernels against the reference -------------------------------------------------------------
+
+@pytest.mark.parametrize("dither", DIFFUSION)
+@pytest.mark.parametrize("space", DITHER_SPACES)
+def test_diffusion_matches_the_reference(dither, space):
+    img = _image(9, 13, seed=len(dither))
+    cube = get_cube(PAL, "rgb")
+    for serpentine, strength in ((True, 1.0), (False, 1.0), (True, 0.4)):
+        got = dither_indices(img, PAL, cube, dither, strength, serpentine, space)
+        want = ref_diffuse(img, PAL, dither, strength, serpentine, space)
+        assert np.array_equal(got, want), (serpentine, strength)
+
+
+@pytest.mark.parametrize("dither", ORDERED)
+def test_ordered_matches_the_reference(dither):
+    img = _image(20, 70, seed=3)  # wider than a tile, and not a multiple of one
+    cube = get_cube(PAL, "rgb")
+    for strength in (1.0, 0.3):
+        got = dither_indices(img, PAL, cube, dither, strength)
+        assert np.array_equal(got, ref_ordered(img, PAL, dither, strength))
+
+
+# -- what every mode promises -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("metric", ["rgb", "oklab"])
+def test_every_mode_writes_only_palette_colours(metric):
+    pal = np.array([[0, 0, 0], [255, 0, 77], [41, 173, 255], [255, 236, 39], [255, 241, 232]],
+                   np.uint8)
+    img = _image(40, 50)
+    for dither in DITHERS:
+        for space in DITHER_SPACES:
+            out = remap(img, pal, metric=metric, dither=dither, dither_space=space)
+            assert out.shape == img.shape and out.dtype == np.uint8
+            assert set(map(tuple, out.reshape(-1, 3))) <= set(map(tuple, pal)), (dither, space)
+
+
+def _ramp(lo, hi, h=64, w=256):
+    row = np.rint(np.linspace(lo, hi, w)).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(row[None, :, None], h, 0).repeat(3, 2))
+
+
+def _brightness(levels, space):
+    levels = np.asarray(levels, np.float64)
+    return (levels / 255 if space == "srgb" else _srgb_decode(levels / 255)).mean()
+
+
+@pytest.mark.parametrize("space", DITHER_SPACES)
+def test_gradients_keep_their_mean_brightness(space):
+    # A dark ramp: without dithering it all falls to black and white at 128, far from its mean.
+    img = _ramp(0, 160)
+    cube = get_cube(BW, "rgb")
+    want = _brightness(img[..., 0], space)
+    none = _brightness(BW[dither_indices(img, BW, cube, "none")][..., 0], space)
+    assert abs(none - want) > 0.05
+    # Ordered thresholds act in sRGB whatever the space; Atkinson drops 1/4 of the error by design.
+    modes = [d for d in DIFFUSION if d != "atkinson"] + (list(ORDERED) if space == "srgb" else [])
+    for dither in modes:
+        got = _brightness(BW[dither_indices(img, BW, cube, dither, 1.0, True, space)][..., 0], space)
+        assert abs(got - want) <= 0.02, (dither, got, want)
+
+
+def test_linear_space_is_right_in_linear_light_and_srgb_space_is_not():
+    img = _ramp(0, 160)
+    cube = get_cube(BW, "rgb")
+    want = _brightness(img[..., 0], "linear")
+    lin = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="linear")][..., 0],
+                      "linear")
+    srgb = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="srgb")][..., 0],
+                       "linear")
+    assert abs(lin - want) < 0.01 < abs(srgb - want)
+
+
+@pytest.mark.parametrize("dither", DITHERS[1:])
+def test_strength_zero_is_no_dither(dither):
+    img = _image(16, 24)
+    cube = get_cube(PAL, "rgb")
+    plain = dither_indices(img, PAL, cube, "none")
+    assert np.array_equal(dither_indices(img, PAL, cube, dither, 0.0), plain)
+    assert np.array_equal(plain, nearest_rgb_fast(img.reshape(-1, 3), PAL).reshape(16, 24))
+
+
+def test_strength_scales_the_effect():
+    img = _ramp(0, 160)
+    cube = get_cube(BW, "rgb")
+    for dither in ("floyd-steinberg", "bayer8"):
+        changed = [(dither_indices(img, BW, cube, dither, s) != dither_indices(img, BW, cube, "none"))
+                   .mean() for s in (0.25, 1.0)]
+        assert 0 < changed[0] < changed[1]
+
+
+def test_serpentine_changes_the_scan():
+    img = _image(30, 40)
+    cube = get_cube(PAL, "rgb")
+    a = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=True)
+    b = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=False)
+    assert np.array_equal(a[0], b[0]) and not np.array_equal(a, b)
+
+
+def test_same_input_same_bytes_whatever_the_thread_count():
+    import numba
+
+    img = _image(300, 200)
+    cube = get_cube("pico-8", "rgb")
+    pal = load_palette("pico-8").colors
+    before = numba.get_num_threads()
+    try:
+        runs = []
+        for threads in (1, numba.config.NUMBA_NUM_THREADS, 1):
+            numba.set_num_threads(threads)
+            runs.append([dither_indices(img, pal, cube, d).tobytes() for d in DITHERS])
+    finally:
+        numba.set_num_threads(before)
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_rgba_and_non_contiguous_input():
+    img = _image(20, 30)
+    rgba = np.dstack([img, np.full(img.shape[:2], 7, np.uint8)])
+    cube = get_cube(PAL, "rgb")
+    for dither in ("floyd-steinberg", "bayer4"):
+        want = dither_indices(img, PAL, cube, dither)
+        assert np.array_equal(dither_indices(rgba, PAL, cube, dither), want)
+        assert np.array_equal(dither_indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
+
+
+def test_more_than_256_colours_gives_uint16_indices():
+    rng = np.random.default_rng(5)
+    pal = rng.integers(0, 256, (300, 3), dtype=np.uint8)
+    img = _image(12, 17)
+    cube = get_cube(pal, "rgb")
+    for dither in ("floyd-steinberg", "blue-noise"):
+        idx = dither_indices(img, pal, cube, dither)
+        assert idx.dtype == np.uint16 and idx.max() < 300
+    assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite"),
+                          ref_diffuse(img, pal, "sierra-lite", 1.0, True, "srgb"))
+
+
+def test_empty_image():
+    cube = get_cube(PAL, "rgb")
+    for dither in ("floyd-steinberg", "bayer2"):
+        assert dither_indices(np.zeros((0, 5, 3), np.uint8), PAL, cube, dither).shape == (0, 5)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"dither": "ordered"}, ValueError, "dither must be one of"),
+    ({"strength": 1.5}, ValueError, "dither_strength must be in 0..1"),
+    ({"strength": float("nan")}, ValueError, "dither_strength"),
+    ({"strength": "1"}, TypeError, "dither_strength must be a number"),
+    ({"space": "lab"}, ValueError, "dither_space must be one of srgb, linear"),
+    ({"rgb": np.zeros((4, 4, 3), np.float32)}, TypeError, "image must be uint8"),
+    ({"rgb": np.zeros((4, 4), np.uint8)}, ValueError, "image must have shape"),
+    ({"cube": np.zeros((16, 16, 16), np.uint8)}, ValueError, "cube must be a"),
+    ({"palette": PAL[:3]}, ValueError, "but the palette has 3 colours"),
+])
+def test_bad_arguments_are_named(kwargs, error, match):
+    args = {"rgb": _image(4, 4), "palette": PAL, "cube": get_cube(PAL, "rgb"),
+            "dither": "floyd-steinberg", "strength": 1.0, "serpentine": True, "space": None}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        dither_indices(**args)
