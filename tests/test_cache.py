@@ -6,6 +6,7 @@ the bytes a builder produced come back intact, never a wrong or partial cube.
 """
 
 import errno
+import functools
 import json
 import os
 import subprocess
@@ -25,12 +26,19 @@ BIG = Palette("big", np.stack([np.arange(300) % 256, np.arange(300) // 2, np.zer
 
 
 def fake_cube(colors, metric):
-    """A cube that depends on the palette and the metric, cheap to make."""
-    k = len(colors)
-    r, g, b = np.ogrid[:256, :256, :256]
-    salt = sum(map(ord, metric))
-    dtype = np.uint8 if k <= 256 else np.uint16
-    return ((r * 7 + g * 3 + b + salt) % k).astype(dtype)
+    """A cube that depends on the palette and the metric, cheap to make, no two pages alike."""
+    return _fake_cube(len(colors), metric)
+
+
+@functools.lru_cache(maxsize=8)
+def _fake_cube(k, metric):
+    cell = np.arange(256 ** 3, dtype=np.uint32).reshape(256, 256, 256)
+    cell *= np.uint32(2654435761)  # wraps: a cheap scramble
+    cell >>= 16  # high bits: they depend on every lower bit of the cell index
+    cell += sum(map(ord, metric))
+    cube = (cell % k).astype(np.uint8 if k <= 256 else np.uint16)
+    cube.setflags(write=False)
+    return cube
 
 
 @pytest.fixture
@@ -119,6 +127,27 @@ def _flip_payload_byte(path):
         f.write(bytes([b[0] ^ 1]))
 
 
+def _swap(path, a, b, n):
+    with open(path, "r+b") as f:
+        f.seek(cache.HEADER_SIZE + a)
+        x = f.read(n)
+        f.seek(cache.HEADER_SIZE + b)
+        y = f.read(n)
+        assert x != y
+        f.seek(cache.HEADER_SIZE + a)
+        f.write(y)
+        f.seek(cache.HEADER_SIZE + b)
+        f.write(x)
+
+
+def _swap_two_pages(path):
+    _swap(path, 4096 * 10, 4096 * 11, 4096)
+
+
+def _swap_two_words(path):
+    _swap(path, 4096 * 7 + 8, 4096 * 7 + 16, 8)
+
+
 def _foreign(path):
     path.write_bytes(os.urandom(cache.HEADER_SIZE + 256 ** 3))
 
@@ -150,7 +179,8 @@ def _older_format(path):
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage", [_truncate, _flip_payload_byte, _foreign, _empty,
+@pytest.mark.parametrize("damage", [_truncate, _flip_payload_byte, _swap_two_pages,
+                                    _swap_two_words, _foreign, _empty,
                                     _header_only, _other_palettes_cube, _older_format])
 def test_damaged_file_is_rebuilt_never_used(builds, damage):
     expected = fake_cube(PAL.colors, "rgb")

@@ -6,8 +6,16 @@ threads whatever the image's shape; the cube is read as a flat array at r << 16 
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+import os
+
+# libgomp (numba's default "omp" threading layer) spins at every barrier by default; when the
+# cores are busy with other work (other workers, other programs) the spinning thread starves the
+# one still working and a 1 Mpx lookup took 15x longer here. Sleep instead, unless the user chose.
+# This has to run before the first parallel kernel of the process starts libgomp.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
 
 _CHUNK = 1 << 15  # pixels per parallel task: enough to amortise scheduling, small for balance
 
