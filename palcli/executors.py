@@ -11,13 +11,11 @@ output is ever partial.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 from collections import deque
 from contextlib import contextmanager
-from multiprocessing.connection import wait
 
 from .plan import Settings, Task
 from .report import ERROR, SKIPPED, Result
@@ -78,6 +76,8 @@ def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fas
 
 def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False):
     """Convert the tasks on `jobs` worker processes."""
+    from multiprocessing.connection import wait as wait_any
+
     ctx = _context()
     chunk = max(1, min(16, len(tasks) // (jobs * 16)))  # amortise IPC on big batches only
     todo = deque(range(len(tasks)))
@@ -111,7 +111,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
             feed(w)
         while any(w.inflight for w in workers):
             busy = [w for w in workers if w.inflight]
-            ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+            ready = set(wait_any([w.conn for w in busy] + [w.process.sentinel for w in busy]))
             for w in busy:
                 if w.conn in ready or w.process.sentinel in ready:
                     result = w.receive()
@@ -242,6 +242,8 @@ def _exit_on_sigterm(signum, frame):
 
 
 def _context():
+    import multiprocessing
+
     # fork: workers start in milliseconds and inherit the mapped cube and imported modules.
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform != "darwin":

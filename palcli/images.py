@@ -43,6 +43,7 @@ class ImageInfo:
     frames: int  # frames in the file
     durations: tuple[int, ...] = ()  # milliseconds per frame read, when animated
     loop: int | None = None
+    alpha: bool = False  # a frame read has an alpha channel
 
 
 def open_image(source, max_pixels: int | None = None, *, name: str | None = None):
@@ -52,10 +53,12 @@ def open_image(source, max_pixels: int | None = None, *, name: str | None = None
 
 
 def read_frames(source, max_pixels: int | None = None, *, all_frames: bool = True,
-                name: str | None = None) -> tuple[list[np.ndarray], ImageInfo]:
+                name: str | None = None, four: bool = False) -> tuple[list[np.ndarray], ImageInfo]:
     """Every frame of an animated GIF/PNG/WebP (else the first) as (H, W, 3|4) uint8 arrays.
 
-    source is a path or a binary file object; name is what errors call it. Raises ImageError
+    source is a path or a binary file object; name is what errors call it. With four=True every
+    frame has four channels, the fourth 255 when the image has no alpha (info.alpha tells),
+    which is what Pillow holds in memory, so it costs no more than three. Raises ImageError
     for a missing, unreadable, corrupt or truncated file, or one over max_pixels (default
     Pillow's Image.MAX_IMAGE_PIXELS). Warns when frames are dropped.
     """
@@ -75,14 +78,20 @@ def read_frames(source, max_pixels: int | None = None, *, all_frames: bool = Tru
                               PalcliWarning, stacklevel=2)
             to_srgb = _icc_transform(im, name)
             orientation = im.getexif().get(_ORIENTATION, 1)
-            frames, durations = [], []
+            frames, durations, alpha = [], [], False
             for i in range(n if read_all else 1):
                 if i:
                     im.seek(i)
-                frames.append(_to_array(im, to_srgb, orientation))
+                frame = _to_srgb_image(im, to_srgb, orientation)
+                alpha = alpha or frame.mode == "RGBA"
+                if four and frame.mode == "RGB":
+                    frames.append(np.frombuffer(frame.tobytes("raw", "RGBX"), np.uint8)
+                                  .reshape(frame.height, frame.width, 4))
+                else:
+                    frames.append(np.asarray(frame))
                 durations.append(int(im.info.get("duration", 0) or 0))
             info = ImageInfo(im.format, im.mode, (w, h), n,
-                             tuple(durations) if read_all else (), im.info.get("loop"))
+                             tuple(durations) if read_all else (), im.info.get("loop"), alpha)
             return frames, info
     except ImageError:
         raise
@@ -106,7 +115,8 @@ def _pillow_limit_off():
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _to_array(im: Image.Image, to_srgb, orientation: int) -> np.ndarray:
+def _to_srgb_image(im: Image.Image, to_srgb, orientation: int) -> Image.Image:
+    """The current frame as an RGB or RGBA image in sRGB, turned as EXIF says."""
     frame = _normalize(im)
     if to_srgb is not None:
         frame = to_srgb(frame)
@@ -117,7 +127,7 @@ def _to_array(im: Image.Image, to_srgb, orientation: int) -> np.ndarray:
     method = _TRANSPOSE.get(orientation)
     if method is not None:
         frame = frame.transpose(method)
-    return np.asarray(frame)
+    return frame
 
 
 def _normalize(im: Image.Image) -> Image.Image:

@@ -1,0 +1,174 @@
+"""palcli convert against what users run instead, all measured in this one run (2 cores).
+
+    pip install scikit-image        # benchmarks/photos.py takes its real photographs from it
+    python benchmarks/bench_convert.py [--images 50] [--magick-images 10]
+
+Batch: a directory of JPEGs of 1 MP made from real photos, mapped to the PICO-8 palette without
+dithering, whole processes timed from start to exit:
+  palcli -j 2, palcli -j 1,
+  (a) a multiprocessing Pillow script (decode, quantize(palette=...), save: what a user writes),
+  (b) ImageMagick `convert IN +dither -remap palette.png OUT`, two at a time (on a subset: its
+      per-image throughput is the same and it is slow).
+Single: one 1 MP JPEG, whole process, warm cube cache: palcli against ImageMagick.
+Prints each time, images per second, output bytes and the ratios the targets are stated in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from photos import photo_at  # noqa: E402
+
+PALETTE = "pico-8"
+
+PILLOW_SCRIPT = """
+import os, sys
+from multiprocessing import Pool
+from PIL import Image
+
+src, dst, pal_png = sys.argv[1:4]
+palette = Image.open(pal_png).convert("P")  # the palette as an image, as quantize() wants it
+
+def one(name):
+    im = Image.open(os.path.join(src, name)).convert("RGB")
+    im.quantize(palette=palette, dither=Image.Dither.NONE).save(
+        os.path.join(dst, os.path.splitext(name)[0] + ".png"))
+
+if __name__ == "__main__":
+    with Pool(2) as pool:
+        for _ in pool.imap_unordered(one, sorted(os.listdir(src))):
+            pass
+"""
+
+
+def wall(cmd, **kw) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kw)
+    return time.perf_counter() - t
+
+
+def du(d: Path) -> int:
+    return sum(p.stat().st_size for p in d.iterdir())
+
+
+def palcli_cmd(*args) -> list[str]:
+    exe = shutil.which("palcli")
+    return [exe, *args] if exe else [sys.executable, "-m", "palcli.cli", *args]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=50)
+    ap.add_argument("--magick-images", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for each batch")
+    args = ap.parse_args()
+    if shutil.which("convert") is None:
+        raise SystemExit("ImageMagick's convert is needed for the comparison")
+
+    from palcli import load_palette
+
+    work = Path(tempfile.mkdtemp(prefix="bench-convert-"))
+    try:
+        src = work / "photos"
+        src.mkdir()
+        cache: dict[int, np.ndarray] = {}
+        for i in range(args.images):
+            if i % 8 not in cache:
+                cache[i % 8] = photo_at(1.0, i)[1]
+            Image.fromarray(cache[i % 8]).save(src / f"photo{i:03d}.jpg", quality=90)
+        pal_png = work / "palette.png"
+        Image.fromarray(load_palette(PALETTE).colors[None]).save(pal_png)
+        magick_src = work / "magick-src"
+        magick_src.mkdir()
+        for p in sorted(src.iterdir())[: args.magick_images]:
+            shutil.copy(p, magick_src / p.name)
+        one = src / "photo000.jpg"
+        mp = sum(Image.open(p).size[0] * Image.open(p).size[1] for p in src.iterdir()) / 1e6
+        subprocess.run(palcli_cmd("convert", str(one), str(work / "warm.png"), "-p", PALETTE),
+                       check=True)  # builds the cube into the cache: the runs below are warm
+
+        def batch(cmd_for, name):
+            best = float("inf")
+            for r in range(args.repeat):
+                out = work / f"{name}-{r}"
+                out.mkdir()
+                best = min(best, wall(cmd_for(out)))
+            return best, du(work / f"{name}-0")
+
+        results = {}
+        for jobs in ("2", "1"):
+            results[f"palcli -j {jobs}"] = batch(
+                lambda out, j=jobs: palcli_cmd("convert", str(src), str(out), "-p", PALETTE,
+                                               "-j", j, "-q"), f"palcli{jobs}")
+        script = work / "pillow_pool.py"
+        script.write_text(PILLOW_SCRIPT)
+        results["Pillow pool script"] = batch(
+            lambda out: [sys.executable, str(script), str(src), str(out), str(pal_png)], "pillow")
+
+        magick_out = work / "magick"
+        magick_out.mkdir()
+        names = sorted(p.name for p in magick_src.iterdir())
+        t = time.perf_counter()
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(lambda n: subprocess.run(
+                ["convert", str(magick_src / n), "+dither", "-remap", str(pal_png),
+                 str(magick_out / (n[:-4] + ".png"))], check=True), names))
+        magick_t = time.perf_counter() - t
+        magick_rate = len(names) / magick_t
+
+        print(f"batch: {args.images} JPEGs, {mp:.1f} MP, palette {PALETTE}, no dither, "
+              f"{os.cpu_count()} cores, best of {args.repeat}")
+        rates = {}
+        for name, (secs, size) in results.items():
+            rates[name] = args.images / secs
+            print(f"  {name:22s} {secs:7.3f} s  {rates[name]:6.1f} img/s  "
+                  f"{size / args.images / 1024:6.1f} KiB/img")
+        print(f"  {'ImageMagick x2':22s} {magick_t:7.3f} s  {magick_rate:6.1f} img/s  "
+              f"{du(magick_out) / len(names) / 1024:6.1f} KiB/img  ({len(names)} images)")
+
+        # Exactness, for the record: how many pixels Pillow's palette mapping gets wrong.
+        exact = np.asarray(Image.open(work / "palcli2-0" / "photo000.png"))
+        pillow = np.asarray(Image.open(work / "pillow-0" / "photo000.png"))
+        pal = load_palette(PALETTE).colors
+        plp = np.asarray(Image.open(work / "pillow-0" / "photo000.png").convert("RGB"))
+        wrong = (pal[exact] != plp).any(-1).mean()
+        print(f"  pixels Pillow maps to a colour that is not the nearest: {wrong:.2%} "
+              f"(palcli: exact)" if pillow.size else "")
+
+        singles = {"palcli": [], "ImageMagick": []}
+        for r in range(5):
+            singles["palcli"].append(wall(palcli_cmd("convert", str(one), str(work / "s.png"),
+                                                     "-p", PALETTE)))
+            singles["ImageMagick"].append(wall(["convert", str(one), "+dither", "-remap",
+                                                str(pal_png), str(work / "m.png")]))
+        s_pal = statistics.median(singles["palcli"])
+        s_im = statistics.median(singles["ImageMagick"])
+        print(f"single 1 MP JPEG, whole process, warm cache (median of 5): palcli {s_pal:.3f} s, "
+              f"ImageMagick {s_im:.3f} s")
+
+        j2, j1 = rates["palcli -j 2"], rates["palcli -j 1"]
+        print("targets:")
+        print(f"  palcli -j 2 / Pillow pool script  {j2 / rates['Pillow pool script']:6.2f}x  "
+              f"(target >= 1)")
+        print(f"  palcli -j 2 / ImageMagick x2      {j2 / magick_rate:6.2f}x  (target >= 12)")
+        print(f"  single image: palcli / ImageMagick time {s_pal / s_im:6.2f}  (target <= 0.6)")
+        print(f"  palcli -j 2 / -j 1                {j2 / j1:6.2f}x  (target >= 1.8)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
