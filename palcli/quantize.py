@@ -2,8 +2,8 @@
 
 lookup() picks its engine by cost: numba's import and kernel load (about 0.9 s once per process)
 pay off only over some 100 Mpx, so a process starts on numpy and moves to the numba kernel once
-the pixels it has mapped (or one large image) would cost more than that, or at once when numba
-or the kernel is already loaded.
+the pixels it has mapped (or one large image) cost as much as that, or at once when a numba
+kernel has already run in the process.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
 
 # Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel about
-# 1-2 Gpx/s, but a fresh process pays ~0.35 s to import numba and ~0.55 s to load the cached
-# kernel (LLVM start-up). numba is chosen once the pixels numpy would map cost more than that.
+# 1-2 Gpx/s, but a fresh process pays ~0.35 s to import numba and 0.55-1.5 s to start its
+# compiler runtime and load the cached kernel. numba is chosen once the pixels numpy has mapped
+# cost as much as that (or at once when another kernel has already started the runtime).
 _NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
 _NUMBA_IMPORT_S = 0.35
 _NUMBA_LOAD_S = 0.55
@@ -100,10 +101,19 @@ def _lookup_numpy(cube: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 
 
 def _use_numba(pixels: int) -> bool:
-    if "palcli.kernels.lookup" in sys.modules:
+    # Ski-rental rule: keep paying numpy's per-pixel cost until it adds up to numba's one-off cost.
+    if "palcli.kernels.lookup" in sys.modules or _numba_started():
         return True
     fixed = _NUMBA_LOAD_S + (0.0 if "numba" in sys.modules else _NUMBA_IMPORT_S)
     return (_numpy_pixels + pixels) * _NUMPY_NS_PER_PIXEL * 1e-9 >= fixed
+
+
+def _numba_started() -> bool:
+    """True once any numba kernel has run in this process (e.g. a cube was just built): the
+    expensive compiler start-up is paid and loading the lookup kernel costs ~30 ms."""
+    registry = sys.modules.get("numba.core.registry")
+    target = getattr(registry, "cpu_target", None)
+    return "_toplevel_target_context" in getattr(target, "__dict__", {})
 
 
 def _count_numpy(pixels: int) -> None:

@@ -172,6 +172,7 @@ def test_dither_goes_through_the_dither_module():
 
 def test_engine_choice_by_cost(monkeypatch):
     monkeypatch.setattr(qmod, "_numpy_pixels", 0)
+    monkeypatch.setattr(qmod, "_numba_started", lambda: False)
     modules = {k: v for k, v in sys.modules.items()
                if k not in ("numba", "palcli.kernels.lookup")}
     monkeypatch.setattr(sys, "modules", modules)
@@ -182,6 +183,13 @@ def test_engine_choice_by_cost(monkeypatch):
     monkeypatch.setattr(qmod, "_numpy_pixels", 0)
     modules["palcli.kernels.lookup"] = object()
     assert qmod._use_numba(1_000)  # kernel already loaded: always
+
+
+def test_numba_runtime_started_is_detected():
+    from palcli.cube import build_cube
+
+    build_cube(np.array([[0, 0, 0], [9, 9, 9]], np.uint8), "rgb")  # runs a numba kernel
+    assert qmod._numba_started()
 
 
 SMALL_JOB = textwrap.dedent("""
