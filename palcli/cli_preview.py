@@ -1,9 +1,70 @@
-"""palcli preview: not yet written."""
+"""palcli preview: a labelled contact sheet to choose a metric and a dither by eye."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
 
 import click
 
+from .dither import DITHER_SPACES, DITHERS
+from .metrics import METRICS
+
 
 @click.command(name="preview")
-def preview() -> None:
-    """Not yet written."""
-    raise click.ClickException("'palcli preview' is not written yet")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+@click.option("-p", "--palette", required=True, help="Palette: built-in name, file or inline hex.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where to write the sheet (PNG; '-' for stdout).")
+@click.option("-m", "--metric", "metrics", multiple=True, type=click.Choice(list(METRICS)),
+              help="A metric to show (repeat for several) [default: all].")
+@click.option("-d", "--dither", "dithers", multiple=True, type=click.Choice(list(DITHERS)),
+              help="A dither mode to show (repeat for several) [default: all].")
+@click.option("--tile", type=click.IntRange(16, 4096), default=256, show_default=True,
+              help="Longest side of each picture, in pixels.")
+@click.option("--dither-strength", type=click.FloatRange(0.0, 1.0), default=1.0,
+              show_default=True, help="0 (no dither) .. 1 (full).")
+@click.option("--no-serpentine", is_flag=True, help="Scan every row left to right.")
+@click.option("--dither-space", type=click.Choice(list(DITHER_SPACES)), default=None,
+              help="Where diffused error is accumulated [default: srgb].")
+def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_serpentine,
+            dither_space) -> None:
+    """Render IMAGE under each metric (rows) and dither mode (columns) into one labelled sheet."""
+    from .images import open_image
+    from .palette import load_palette
+    from .preview import contact_sheet
+
+    from .errors import UsageError
+
+    if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise UsageError(f"{output}: cannot write there (no such directory)")
+    pal = load_palette(palette)
+    img, _ = open_image(image)
+    sheet = contact_sheet(img, pal, metrics or None, dithers or None, tile=tile,
+                          dither_strength=dither_strength, serpentine=not no_serpentine,
+                          dither_space=dither_space)
+    if output == "-":
+        sheet.save(sys.stdout.buffer, format="PNG")
+        sys.stdout.buffer.flush()
+        return
+    _save_atomic(sheet, output)
+
+
+def _save_atomic(sheet, output: str) -> None:
+    """Write to a temp file beside output, then rename: never a half-written sheet."""
+    from .errors import UsageError
+
+    directory = os.path.dirname(os.path.abspath(output))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".palcli-preview-", suffix=".png", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write there ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            sheet.save(f, format="PNG")
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,123 @@
+"""The preview contact sheet: layout, tiles identical to remap, captions, the command."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from palcli import load_palette, remap
+from palcli.cli import cli
+from palcli.dither import DITHERS
+from palcli.metrics import METRICS
+from palcli.preview import CAPTION, GAP, contact_sheet
+
+
+def _img(h=30, w=40):
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([x * 255 // (w - 1), y * 255 // (h - 1), (x + y) % 256], -1).astype(np.uint8)
+
+
+def _tile(sheet, row, col, h, w):
+    x, y = GAP + col * (w + GAP), GAP + row * (h + CAPTION + GAP)
+    return np.asarray(sheet)[y:y + h, x:x + w]
+
+
+def test_rows_are_metrics_columns_are_original_then_dithers():
+    img = _img()
+    metrics, dithers = ["rgb", "oklab"], ["none", "floyd-steinberg", "bayer4"]
+    sheet = contact_sheet(img, "pico-8", metrics, dithers)
+    assert sheet.mode == "RGB"
+    assert sheet.size == (GAP + 4 * (40 + GAP), GAP + 2 * (30 + CAPTION + GAP))
+    pal = load_palette("pico-8")
+    for row, metric in enumerate(metrics):
+        assert np.array_equal(_tile(sheet, row, 0, 30, 40), img)
+        for col, dither in enumerate(dithers, start=1):
+            assert np.array_equal(_tile(sheet, row, col, 30, 40),
+                                  remap(img, pal, metric=metric, dither=dither)), (metric, dither)
+
+
+def test_defaults_show_every_metric_and_dither():
+    sheet = contact_sheet(_img(8, 8), "1bit", tile=16)
+    assert sheet.size == (GAP + (1 + len(DITHERS)) * (8 + GAP),
+                          GAP + len(METRICS) * (8 + CAPTION + GAP))
+
+
+def test_captions_are_drawn_under_tiles():
+    sheet = np.asarray(contact_sheet(_img(), "pico-8", ["rgb"], ["none"]))
+    strip = sheet[GAP + 30:GAP + 30 + CAPTION, GAP:GAP + 40]
+    assert (strip > 128).any(), "no caption text under the original"
+
+
+def test_large_images_are_shrunk_before_mapping_small_ones_never_grown():
+    big = np.zeros((300, 600, 3), np.uint8)
+    sheet = contact_sheet(big, "1bit", ["rgb"], ["bayer2"], tile=64)
+    assert sheet.size == (GAP + 2 * (64 + GAP), GAP + 32 + CAPTION + GAP)
+    small = contact_sheet(_img(10, 12), "1bit", ["rgb"], ["none"], tile=64)
+    assert small.size == (GAP + 2 * (12 + GAP), GAP + 10 + CAPTION + GAP)
+
+
+def test_alpha_is_ignored_and_output_is_deterministic():
+    img = _img()
+    rgba = np.dstack([img, np.zeros(img.shape[:2], np.uint8)])
+    a = contact_sheet(img, "gameboy", ["rgb"], ["atkinson", "blue-noise"])
+    b = contact_sheet(rgba, "gameboy", ["rgb"], ["atkinson", "blue-noise"])
+    assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"metrics": ["lab"]}, "metric must be one of"),
+    ({"dithers": ["floyd"]}, "dither must be one of"),
+    ({"dithers": []}, "dithers must name at least one"),
+    ({"tile": 4}, "tile must be an integer of at least 16"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        contact_sheet(_img(), "pico-8", **kwargs)
+
+
+def test_bad_image():
+    with pytest.raises(ValueError, match="img must be"):
+        contact_sheet(np.zeros((4, 4), np.uint8), "pico-8")
+
+
+def test_command_writes_the_sheet(tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray(_img()).save(src)
+    out = tmp_path / "sheet.png"
+    result = CliRunner().invoke(cli, ["preview", str(src), "-p", "pico-8", "-o", str(out),
+                                      "-m", "rgb", "-m", "cie76", "-d", "none", "-d", "sierra"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    with Image.open(out) as im:
+        want = contact_sheet(_img(), "pico-8", ["rgb", "cie76"], ["none", "sierra"])
+        assert im.size == want.size
+        assert np.array_equal(np.asarray(im.convert("RGB")), np.asarray(want))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".palcli")] == []
+
+
+def test_command_to_stdout(tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray(_img()).save(src)
+    result = CliRunner().invoke(cli, ["preview", str(src), "-p", "1bit", "-o", "-", "-d", "bayer8",
+                                      "-m", "rgb"])
+    assert result.exit_code == 0
+    assert result.stdout_bytes.startswith(b"\x89PNG")
+
+
+def test_command_errors_are_one_line(tmp_path):
+    src = tmp_path / "in.png"
+    Image.fromarray(_img()).save(src)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["preview", str(src), "-p", "no-such-palette", "-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and r.output.startswith("palcli: error: no-such-palette")
+    r = runner.invoke(cli, ["preview", str(bad), "-p", "1bit", "-o", str(tmp_path / "o.png")])
+    assert r.exit_code == 2 and r.output.startswith("palcli: error: ")
+    assert len(r.output.strip().splitlines()) == 1
+    r = runner.invoke(cli, ["preview", str(src), "-p", "1bit", "-o", str(tmp_path / "no" / "o.png"),
+                            "-m", "rgb", "-d", "none"])
+    assert r.exit_code == 2 and "cannot write there" in r.output
+    r = runner.invoke(cli, ["preview", str(src), "-p", "1bit", "-o", "x.png", "-d", "bayer3"])
+    assert r.exit_code == 2 and "bayer3" in r.output
+    assert not (tmp_path / "o.png").exists()
