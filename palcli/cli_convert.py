@@ -106,13 +106,15 @@ def _convert(inputs, output, palette, metric, dither, dither_strength, serpentin
     if report_path == STDIO and output == STDIO:
         raise UsageError("--report - and OUTPUT - cannot both use standard output")
     pal = load_palette(palette)
-    if len(pal) > 256 and fmt in ("gif", "bmp"):
-        raise UsageError(f"{fmt.upper()} holds at most 256 colours; the palette has {len(pal)}")
     if dither_space is None:
         from .dither import DEFAULT_DITHER_SPACE
 
         dither_space = DEFAULT_DITHER_SPACE
     plan = make_plan(inputs, output, fmt, skip_existing=skip_existing)
+    small = {t.format for t in plan.tasks} & {"gif", "bmp"}
+    if len(pal) > 256 and small:
+        raise UsageError(f"{min(small).upper()} holds at most 256 colours; the palette has "
+                         f"{len(pal)}")
     if dry_run:
         for task in plan.tasks:
             click.echo(f"{task.input} -> {task.output}")

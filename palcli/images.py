@@ -199,6 +199,8 @@ def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
     """
     colors = np.ascontiguousarray(colors, dtype=np.uint8)
     k = len(colors)
+    if k > 256 and fmt in ("gif", "bmp"):
+        raise ValueError(f"{fmt.upper()} holds at most 256 colours; the palette has {k}")
     if len(frames) > 1 and fmt not in MULTI_FRAME_OUT:
         warnings.warn(f"{name}: {fmt.upper()} holds one frame; wrote the first of {len(frames)}",
                       PalcliWarning, stacklevel=2)

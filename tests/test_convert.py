@@ -204,3 +204,30 @@ def test_help_lists_every_option():
                    "--max-pixels", "--skip-existing", "--dry-run", "--quiet", "--report",
                    "--fail-fast"):
         assert option in text
+
+
+def test_dithered_batch_is_the_same_serial_and_pooled(batch, tmp_path):
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"d{jobs}"
+        r = palcli("convert", batch, out, "-p", PALETTE, "-d", "floyd-steinberg", "-j", jobs)
+        assert (r.returncode, r.stderr) == (0, b"")
+        outputs.append({p.name: p.read_bytes() for p in out.rglob("*.png")})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 7
+    plain = palcli("convert", batch / "p0.png", tmp_path / "plain.png", "-p", PALETTE)
+    assert plain.returncode == 0
+    assert (tmp_path / "plain.png").read_bytes() != outputs[0]["p0.png"]  # it did dither
+
+
+def test_over_256_colours_gives_exact_rgb(batch, tmp_path):
+    colors = np.random.default_rng(7).integers(0, 256, (300, 3), dtype=np.uint8)
+    pal = tmp_path / "big.hex"
+    pal.write_text("".join("%02x%02x%02x\n" % tuple(c) for c in colors))
+    r = palcli("convert", batch / "p0.png", tmp_path / "o.png", "-p", pal)
+    assert (r.returncode, r.stderr) == (0, b"")
+    im = Image.open(tmp_path / "o.png")
+    expected, _ = nearest(photo(0).reshape(-1, 3), colors, "rgb")
+    assert im.mode == "RGB" and np.array_equal(np.asarray(im).reshape(-1, 3), colors[expected])
+    r = palcli("convert", batch / "p0.png", tmp_path / "o.gif", "-p", pal)
+    assert r.returncode == 2
+    assert r.stderr == b"palcli: error: GIF holds at most 256 colours; the palette has 300\n"
