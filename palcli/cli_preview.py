@@ -8,7 +8,7 @@ import tempfile
 
 import click
 
-from .dither import DITHER_SPACES, DITHERS
+from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from .metrics import METRICS
 
 
@@ -27,7 +27,7 @@ from .metrics import METRICS
               show_default=True, help="0 (no dither) .. 1 (full).")
 @click.option("--no-serpentine", is_flag=True, help="Scan every row left to right.")
 @click.option("--dither-space", type=click.Choice(list(DITHER_SPACES)), default=None,
-              help="Where diffused error is accumulated [default: srgb].")
+              help=f"Where diffused error is accumulated [default: {DEFAULT_DITHER_SPACE}].")
 def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_serpentine,
             dither_space) -> None:
     """Render IMAGE under each metric (rows) and dither mode (columns) into one labelled sheet."""

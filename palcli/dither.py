@@ -41,7 +41,11 @@ BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
 ORDERED = tuple(BAYER_SIZES) + ("blue-noise",)
 DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
-DEFAULT_DITHER_SPACE = "srgb"
+# Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
+# sRGB mean, but a screen (or an eye) averages light, so dark and middle tones come out too bright
+# (a 25% sRGB grey dithered to black and white shows 25% white pixels: about 2.5x its light).
+# See the README's dithering section for the gradients and photos this was chosen on.
+DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
 
