@@ -148,7 +148,7 @@ class _Worker:
         inherited = [s.conn for s in siblings if s is not self] if fork else []
         self.process = ctx.Process(target=_serve, args=(child, settings, inherited),
                                    daemon=True)
-        with _children_ignore_signals():
+        with _signals_blocked():
             self.process.start()
         child.close()
 
@@ -200,27 +200,29 @@ def _remove(path: str) -> None:
         pass
 
 
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _children_ignore_signals():
-    # A child forked now starts with SIGINT ignored and SIGTERM default, so a Ctrl-C in the
-    # window before _serve sets its handlers cannot reach it.
-    try:
-        int_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        term_handler = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    except ValueError:  # not the main thread: _serve sets them as soon as it runs
+def _signals_blocked():
+    # Block SIGINT/SIGTERM while forking: the child starts with them blocked and unblocks them
+    # only after _serve has set its own handlers; a signal meanwhile waits for the parent.
+    if not hasattr(signal, "pthread_sigmask"):  # no fork either: spawned children start clean
         yield
         return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, int_handler)
-        signal.signal(signal.SIGTERM, term_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _serve(conn, settings: Settings, inherited) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     for c in inherited:
         c.close()
     # The processes already use every core: one numba thread each, if numba is used at all.
