@@ -231,3 +231,15 @@ def test_over_256_colours_gives_exact_rgb(batch, tmp_path):
     r = palcli("convert", batch / "p0.png", tmp_path / "o.gif", "-p", pal)
     assert r.returncode == 2
     assert r.stderr == b"palcli: error: GIF holds at most 256 colours; the palette has 300\n"
+
+
+def test_one_image_imports_nothing_it_does_not_need(batch, tmp_path):
+    code = ("import sys; from palcli.cli import main\n"
+            f"sys.argv = ['palcli', 'convert', {str(batch / 'q.jpg')!r}, "
+            f"{str(tmp_path / 'q.png')!r}, '-p', {PALETTE!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "heavy = {'numba', 'tqdm', 'multiprocessing', 'PIL.PdfImagePlugin'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert r.returncode == 0, r.stderr.decode()
+    assert (tmp_path / "q.png").exists()
