@@ -234,6 +234,8 @@ def test_over_256_colours_gives_exact_rgb(batch, tmp_path):
 
 
 def test_one_image_imports_nothing_it_does_not_need(batch, tmp_path):
+    assert palcli("convert", batch / "p0.png", tmp_path / "warm.png", "-p", PALETTE
+                  ).returncode == 0  # the cube is in the cache now, as it is after one use
     code = ("import sys; from palcli.cli import main\n"
             f"sys.argv = ['palcli', 'convert', {str(batch / 'q.jpg')!r}, "
             f"{str(tmp_path / 'q.png')!r}, '-p', {PALETTE!r}]\n"
