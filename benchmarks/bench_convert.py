@@ -41,7 +41,7 @@ from PIL import Image
 
 src, dst, pal_png = sys.argv[1:4]
 palette = Image.new("P", (1, 1))  # the palette as an image, as quantize() wants it
-palette.putpalette([v for c in Image.open(pal_png).convert("RGB").getdata() for v in c])
+palette.putpalette(Image.open(pal_png).convert("RGB").tobytes())
 
 def one(name):
     im = Image.open(os.path.join(src, name)).convert("RGB")

@@ -246,8 +246,17 @@ def _exit_on_sigterm(signum, frame):
 def _context():
     import multiprocessing
 
-    # fork: workers start in milliseconds and inherit the mapped cube and imported modules.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.platform != "darwin":
+    # fork: workers start in milliseconds and inherit the mapped cube and imported modules. Not
+    # once numba's OpenMP threads run in this process (the cube was just built here): a forked
+    # child that used OpenMP would abort. Spawned workers map the now cached cube themselves.
+    if ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+            and not _numba_threads_started()):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
+
+
+def _numba_threads_started() -> bool:
+    if "numba" not in sys.modules:
+        return False
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return parallel is None or bool(getattr(parallel, "_is_initialized", True))

@@ -245,3 +245,11 @@ def test_one_image_imports_nothing_it_does_not_need(batch, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
     assert (tmp_path / "q.png").exists()
+
+
+def test_cold_cache_pool_with_a_parallel_dither(batch, tmp_path, cache_dir):
+    # The parent builds the cube (starting numba's OpenMP threads), so workers must not be forked
+    # from it: a forked child using OpenMP would abort.
+    r = palcli("convert", batch, tmp_path / "out", "-p", PALETTE, "-d", "bayer4", "-j", "2")
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert len(list((tmp_path / "out").rglob("*.png"))) == 7
