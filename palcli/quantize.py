@@ -51,9 +51,10 @@ def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
     if dither == "none" and _use_numba(rgb.shape[0] * rgb.shape[1]):
         from .kernels.lookup import remap_into
 
+        c = rgb.shape[2]
         out = np.empty(rgb.shape, np.uint8)
-        remap_into(cube.reshape(-1), pal.colors, rgb.reshape(-1, rgb.shape[2]),
-                   out.reshape(-1, rgb.shape[2]))
+        remap_into(_readonly(cube, -1), _readonly(pal.colors, (-1, 3)), _readonly(rgb, (-1, c)),
+                   out.reshape(-1, c))
         return out
     if dither == "none":
         idx = lookup(cube, rgb)
@@ -80,12 +81,20 @@ def lookup(cube: np.ndarray, rgb: np.ndarray, *, engine: str | None = None) -> n
         from .kernels.lookup import lookup_into
 
         out = np.empty((h, w), cube.dtype)
-        lookup_into(cube.reshape(-1), rgb.reshape(-1, c), out.reshape(-1))
+        lookup_into(_readonly(cube, -1), _readonly(rgb, (-1, c)), out.reshape(-1))
         return out
     if engine != "numpy":
         raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
     _count_numpy(h * w)
     return _lookup_numpy(cube, rgb)
+
+
+def _readonly(a: np.ndarray, shape) -> np.ndarray:
+    # Kernels always see read-only C arrays, whatever the caller's flags, so numba compiles (and
+    # loads) one specialisation per index dtype instead of one per combination of flags.
+    v = a.reshape(shape)
+    v.flags.writeable = False
+    return v
 
 
 def _lookup_numpy(cube: np.ndarray, rgb: np.ndarray) -> np.ndarray:

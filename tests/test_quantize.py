@@ -45,8 +45,12 @@ def built(metric):
         pytest.skip(f"no cube builder for {metric} yet")
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
-@pytest.mark.parametrize("palette", [PAL16, TIES], ids=["random16", "ties"])
+# ciede2000 cubes take tens of seconds to build on a busy CI machine; their exactness is
+# tests/test_cube_build.py's subject, and the plumbing is checked below with a stand-in builder.
+CASES = [(m, p) for m in METRICS for p in (PAL16, TIES) if m != "ciede2000"]
+
+
+@pytest.mark.parametrize("metric, palette", CASES, ids=[f"{m}-{p.name}" for m, p in CASES])
 def test_exact_against_brute_force(metric, palette):
     built(metric)
     img = image()
@@ -58,6 +62,17 @@ def test_exact_against_brute_force(metric, palette):
     else:
         got = reference.distance(img.reshape(-1, 3), palette.colors[idx.reshape(-1)], metric)
         np.testing.assert_allclose(got, best, rtol=1e-6, atol=1e-12)
+
+
+def test_each_metric_reaches_its_own_cube(cache_dir, monkeypatch):
+    from palcli import cache
+
+    monkeypatch.setattr(cache, "_memo", {})
+    monkeypatch.setattr(cache, "_build", lambda colors, metric: np.full(
+        (256, 256, 256), list(METRICS).index(metric), np.uint8))
+    img = image()
+    for i, metric in enumerate(METRICS):
+        assert (quantize(img, PAL16, metric) == i).all()
 
 
 def test_ties_go_to_the_lowest_index():
@@ -211,3 +226,18 @@ def test_import_and_small_cached_job_do_not_import_numba():
                        env=dict(os.environ), timeout=120)
     assert r.returncode == 0, r.stderr
     assert palcli.__name__ == "palcli"
+
+
+def test_kernels_compile_once_per_index_dtype():
+    from palcli.cache import get_cube
+    from palcli.kernels.lookup import lookup_into, remap_into
+
+    for pal in (PAL16, PAL300):
+        cube = get_cube(pal)
+        for img in (image(), image(channels=4)):
+            for writeable in (True, False):
+                img.flags.writeable = writeable
+                qmod.lookup(cube, img, engine="numba")
+                qmod.lookup(np.array(cube), img, engine="numba")  # a writable cube
+    assert len(lookup_into.signatures) == 2
+    assert len(remap_into.signatures) <= 2
