@@ -90,8 +90,10 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
             batch = [todo.popleft() for _ in range(min(chunk, len(todo)))]
             try:
                 w.conn.send([(i, tasks[i]) for i in batch])
-            except OSError:  # it died while idle: give the batch to a new worker
+            except OSError:  # it has died: the batch waits for another worker
                 todo.extendleft(reversed(batch))
+                if w.inflight:
+                    return w  # the main loop sees the death and fails the task it was on
                 w = replace(w)
                 continue
             w.inflight.extend(batch)

@@ -25,6 +25,16 @@ def tasks(tmp_path):
     return out
 
 
+@pytest.fixture
+def fake(monkeypatch):
+    """Workers run fake_convert: patched here, inherited by forked workers (forced: spawned
+    ones would import the real one; fake_convert uses no OpenMP, so forking is safe)."""
+    import multiprocessing
+
+    monkeypatch.setattr(executors, "convert_one", fake_convert)
+    monkeypatch.setattr(executors, "_context", lambda: multiprocessing.get_context("fork"))
+
+
 def fake_convert(task, settings):
     """Stands in for convert_one in forked workers: dies on in3, fails on in5."""
     name = os.path.basename(task.input)
@@ -48,8 +58,7 @@ def test_every_task_gets_one_record_and_identical_files(tasks, jobs):
     assert got == expected
 
 
-def test_a_dying_worker_fails_its_task_only(tasks, monkeypatch):
-    monkeypatch.setattr(executors, "convert_one", fake_convert)
+def test_a_dying_worker_fails_its_task_only(tasks, fake):
     results = list(executors.run_pool(tasks, SETTINGS, jobs=2))
     by_name = {os.path.basename(r.input): r for r in results}
     assert len(results) == len(tasks) == len(by_name)
@@ -59,8 +68,7 @@ def test_a_dying_worker_fails_its_task_only(tasks, monkeypatch):
     assert sum(r.status == "ok" for r in results) == len(tasks) - 2
 
 
-def test_fail_fast_stops_scheduling(tasks, monkeypatch):
-    monkeypatch.setattr(executors, "convert_one", fake_convert)
+def test_fail_fast_stops_scheduling(tasks, fake):
     serial = list(executors.run_serial(tasks[4:], SETTINGS, fail_fast=True))
     assert [r.status for r in serial] == ["ok", "error"] + ["skipped"] * 6
     assert serial[-1].error == "not started: stopped after an earlier error (--fail-fast)"
