@@ -43,11 +43,17 @@ DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
 # Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
 # sRGB mean, but a screen (or an eye) averages light, so dark and middle tones come out too bright
-# (a 25% sRGB grey dithered to black and white shows 25% white pixels: about 2.5x its light).
+# (sRGB 64, 5% light, dithered to black and white gets 25% white pixels: five times its light).
 # See the README's dithering section for the gradients and photos this was chosen on.
 DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
+
+# Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
+# scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
+# single scan would bring (the error a row receives fades within a few rows: no seam shows).
+BAND_ROWS = 256
+WARM_ROWS = 8
 
 # Working values of the kernels: sRGB level * 256, or linear light * 65535.
 SRGB_SCALE = 256
@@ -168,12 +174,22 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
         pal = to_work[colors].reshape(-1)
         carry_w, near_w, dx, dy, w = _weights(dither, strength)
         return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
-                               dx, dy, w, bool(serpentine), space == "linear", out_lut, out)
+                               dx, dy, w, bool(serpentine), space == "linear", out_lut,
+                               diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
     # Ordered thresholds act where the cube decides, in sRGB: a threshold added in linear light
     # would cross the cube's boundaries at the wrong place and brighten everything.
     spread = palette_spread(colors) * SRGB_SCALE * strength
     offsets = np.rint(threshold_matrix(dither) * spread).astype(np.int64)
     return kernels.ordered(rgb, top, leaves, offsets, out)
+
+
+def diffusion_bands(height: int) -> np.ndarray:
+    """Row bounds of the bands error diffusion scans in parallel: about BAND_ROWS rows each.
+
+    A function of the height alone, so the output never depends on the machine.
+    """
+    n = max(1, height // BAND_ROWS)
+    return np.array([b * height // n for b in range(n + 1)], np.int64)
 
 
 def _weights(dither: str, strength: float):

@@ -9,9 +9,9 @@ import pytest
 
 from palcli import load_palette, remap
 from palcli.cache import get_cube
-from palcli.dither import (DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES, DITHER_SPACES,
-                           DITHERS, ORDERED, bayer_matrix, blue_noise, dither_indices,
-                           palette_spread, threshold_matrix)
+from palcli.dither import (BAND_ROWS, DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES,
+                           DITHER_SPACES, DITHERS, ORDERED, WARM_ROWS, bayer_matrix, blue_noise,
+                           diffusion_bands, dither_indices, palette_spread, threshold_matrix)
 from reference import nearest_rgb_fast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,23 +50,37 @@ def _space(space):
 
 
 def ref_diffuse(img, pal, dither, strength, serpentine, space):
+    """Bands of BAND_ROWS (at least one), each scanned from WARM_ROWS rows above it."""
+    h = img.shape[0]
+    n = max(1, h // BAND_ROWS)
+    bounds = [b * h // n for b in range(n + 1)]
+    out = np.zeros(img.shape[:2], np.int64)
+    for start, end in zip(bounds, bounds[1:]):
+        first = max(0, start - WARM_ROWS)
+        out[start:end] = _ref_scan(img, pal, dither, strength, serpentine, space, first, end)[
+            start - first:]
+    return out
+
+
+def _ref_scan(img, pal, dither, strength, serpentine, space, first, end):
     entries, divisor = DIFFUSION_TABLES[dither]
     weights = [(dx, dy, round(wt * strength * 65536 / divisor)) for dx, dy, wt in entries]
     to_work, to8, vmax = _space(space)
-    h, w = img.shape[:2]
-    err = np.zeros((h + 2, w + 4, 3), np.int64)
+    w = img.shape[1]
+    err = np.zeros((end - first + 2, w + 4, 3), np.int64)
     pal_work = to_work[pal]
-    out = np.zeros((h, w), np.int64)
-    for y in range(h):
-        step = -1 if serpentine and y % 2 else 1
+    out = np.zeros((end - first, w), np.int64)
+    for y in range(first, end):
+        step = -1 if serpentine and y % 2 else 1  # the direction follows the image's row number
         for x in (range(w - 1, -1, -1) if step < 0 else range(w)):
-            v = np.clip(to_work[img[y, x, :3]] + err[y, x + 2], -(vmax // 2), vmax + vmax // 2)
+            v = np.clip(to_work[img[y, x, :3]] + err[y - first, x + 2], -(vmax // 2),
+                        vmax + vmax // 2)
             c = to8(np.clip(v, 0, vmax))
             q = nearest_rgb_fast(c[None, :], pal)[0]
-            out[y, x] = q
+            out[y - first, x] = q
             e = v - pal_work[q]
             for dx, dy, wt in weights:
-                err[y + dy, x + 2 + step * dx] += (e * wt + 32768) >> 16
+                err[y - first + dy, x + 2 + step * dx] += (e * wt + 32768) >> 16
     return out
 
 
@@ -200,6 +214,35 @@ def test_diffusion_matches_the_reference(dither, space):
         assert np.array_equal(got, want), (serpentine, strength)
 
 
+@pytest.mark.parametrize("dither, space", [("floyd-steinberg", "linear"), ("stucki", "srgb")])
+def test_tall_images_are_diffused_in_bands_like_the_reference(dither, space):
+    img = _image(2 * BAND_ROWS + 41, 5, seed=9)
+    assert len(diffusion_bands(img.shape[0])) == 3
+    cube = get_cube(PAL, "rgb")
+    got = dither_indices(img, PAL, cube, dither, 1.0, True, space)
+    assert np.array_equal(got, ref_diffuse(img, PAL, dither, 1.0, True, space))
+
+
+@pytest.mark.parametrize("height", [0, 1, BAND_ROWS - 1, BAND_ROWS, 2 * BAND_ROWS + 1, 5000])
+def test_bands_cover_every_row_once(height):
+    bounds = diffusion_bands(height)
+    assert bounds[0] == 0 and bounds[-1] == height
+    assert np.all(np.diff(bounds) >= (min(height, BAND_ROWS)))
+
+
+@pytest.mark.parametrize("level", [20, 100, 200])
+def test_band_seams_do_not_show(level):
+    # Flat grey: every 4x4 block should be as close to it as any other, blocks at seams included.
+    img = np.full((4 * BAND_ROWS, 128, 3), level, np.uint8)
+    cube = get_cube(BW, "rgb")
+    idx = dither_indices(img, BW, cube, "floyd-steinberg", space="srgb").astype(np.float64)
+    blocks = np.abs((255 * idx - level).reshape(BAND_ROWS, 4, 32, 4).mean(axis=(1, 3))).mean(1)
+    seams = diffusion_bands(img.shape[0])[1:-1] // 4
+    assert len(seams) == 3
+    assert blocks[seams].max() <= np.delete(blocks, seams).max()
+    assert abs(idx.mean() * 255 - level) < 1
+
+
 @pytest.mark.parametrize("dither", ORDERED)
 def test_ordered_matches_the_reference(dither):
     img = _image(20, 70, seed=3)  # wider than a tile, and not a multiple of one
@@ -320,8 +363,8 @@ def test_more_than_256_colours_gives_uint16_indices():
     for dither in ("floyd-steinberg", "blue-noise"):
         idx = dither_indices(img, pal, cube, dither)
         assert idx.dtype == np.uint16 and idx.max() < 300
-    assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite"),
-                          ref_diffuse(img, pal, "sierra-lite", 1.0, True, "srgb"))
+    assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite", space="linear"),
+                          ref_diffuse(img, pal, "sierra-lite", 1.0, True, "linear"))
 
 
 def test_empty_image():

@@ -63,9 +63,9 @@ def _work(level, linear, to_work):
     return np.int64(level) << 8
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def diffuse(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-            serpentine, linear, out_lut, out):
+            serpentine, linear, out_lut, bands, warm, out):
     """Error-diffuse rgb (H, W, C>=3 uint8, C-contiguous) into out (H, W) palette indices.
 
     Weights (fixed point): carry_w for (dx=1, dy=0), near_w[0..2] for (dx=-1, 0, 1; dy=1), and
@@ -73,25 +73,42 @@ def diffuse(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx,
     four are kept in registers; carry_pal = pal_work * carry_w takes the multiply off the chain.
     pal_work: (K*3,) the palette in working values; to_work: 8-bit level -> working value;
     out_lut: clamped linear working value -> 8-bit level (linear space only).
+
+    bands: row bounds (B+1,) of horizontal bands scanned in parallel, each starting `warm` rows
+    early (those rows are scanned for their error only, not written), so the error arriving at a
+    band's first row is nearly what a single scan would bring. The bands depend on the image
+    alone, never on the thread count, so the output is the same on every machine.
     """
+    for b in prange(bands.shape[0] - 1):
+        _band(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+              serpentine, linear, out_lut, max(bands[b] - warm, 0), bands[b], bands[b + 1], out)
+    return out
+
+
+@njit(cache=True)
+def _band(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+          serpentine, linear, out_lut, y0, y1, y2, out):
     # Each branch inlines the scan with constant flags, so the loop carries no tests for them.
     if linear:
         if dx.shape[0]:
-            return _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy,
-                         w, serpentine, out_lut, out, True, True)
-        return _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-                     serpentine, out_lut, out, True, False)
-    if dx.shape[0]:
-        return _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-                     serpentine, out_lut, out, False, True)
-    return _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-                 serpentine, out_lut, out, False, False)
+            _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+                  serpentine, out_lut, y0, y1, y2, out, True, True)
+        else:
+            _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+                  serpentine, out_lut, y0, y1, y2, out, True, False)
+    elif dx.shape[0]:
+        _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+              serpentine, out_lut, y0, y1, y2, out, False, True)
+    else:
+        _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+              serpentine, out_lut, y0, y1, y2, out, False, False)
 
 
 @njit(cache=True, inline="always")
 def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-          serpentine, out_lut, out, linear, far):
-    h, wd = out.shape
+          serpentine, out_lut, y0, y1, y2, out, linear, far):
+    """Scan rows y0..y2-1 from zero error; write rows y1..y2-1."""
+    wd = out.shape[1]
     nc = rgb.shape[2]
     src = rgb.reshape(-1)
     dst = out.reshape(-1)
@@ -103,7 +120,8 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
     vmax = to_work[255]
     lo, hi = -vmax // 2, vmax + vmax // 2
     wm, w0, wp = near_w[0], near_w[1], near_w[2]
-    for y in range(h):
+    for y in range(y0, y2):
+        keep = y >= y1
         reverse = serpentine and (y & 1) == 1
         step = -1 if reverse else 1
         x = wd - 1 if reverse else 0
@@ -134,7 +152,8 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
             q = _read(top, leaves, _to8(min(max(vr, 0), vmax), linear, out_lut),
                       _to8(min(max(vg, 0), vmax), linear, out_lut),
                       _to8(min(max(vb, 0), vmax), linear, out_lut))
-            dst[U(y * wd + x)] = q
+            if keep:
+                dst[U(y * wd + x)] = q
             p = np.int64(q) * 3
             cr = (vr * carry_w - carry_pal[U(p)] + HALF) >> SHIFT
             cg = (vg * carry_w - carry_pal[U(p + 1)] + HALF) >> SHIFT
@@ -171,17 +190,22 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
 
 @njit(cache=True, parallel=True)
 def ordered(rgb, top, leaves, offsets, out):
-    """Ordered dither in sRGB: add a tiled threshold (offsets, (n, m), in 1/256 levels), round,
-    look up. Rows are independent, so they run in parallel.
+    """Ordered dither in sRGB: add a tiled threshold (offsets, (n, m) powers of two, in 1/256
+    levels), round, look up. Rows are independent, so they run in parallel.
     """
     h, wd = out.shape
+    nc = rgb.shape[2]
+    src = rgb.reshape(-1)
+    dst = out.reshape(-1)
     n, m = offsets.shape
     for y in prange(h):
-        orow = offsets[y % n]
+        orow = offsets[y & (n - 1)]
+        s = y * wd * nc
         for x in range(wd):
-            t = orow[x % m] + 128
-            r8 = min(max((np.int64(rgb[y, x, 0]) << 8) + t, 0), 65535) >> 8
-            g8 = min(max((np.int64(rgb[y, x, 1]) << 8) + t, 0), 65535) >> 8
-            b8 = min(max((np.int64(rgb[y, x, 2]) << 8) + t, 0), 65535) >> 8
-            out[y, x] = _read(top, leaves, r8, g8, b8)
+            t = orow[U(x & (m - 1))] + 128
+            r8 = min(max((np.int64(src[U(s)]) << 8) + t, 0), 65535) >> 8
+            g8 = min(max((np.int64(src[U(s + 1)]) << 8) + t, 0), 65535) >> 8
+            b8 = min(max((np.int64(src[U(s + 2)]) << 8) + t, 0), 65535) >> 8
+            dst[U(y * wd + x)] = _read(top, leaves, r8, g8, b8)
+            s += nc
     return out
