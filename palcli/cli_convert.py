@@ -6,18 +6,9 @@ import sys
 
 import click
 
-FORMAT_CHOICES = ("png", "same", "gif", "webp", "bmp", "tiff")  # plan.FORMATS, without importing
-_METRICS = ("rgb", "redmean", "cie76", "ciede2000", "oklab")
-
-
-def _choices(module: str, name: str, fallback):
-    # The registries are tiny modules; importing them keeps the choices in one place.
-    try:
-        import importlib
-
-        return tuple(getattr(importlib.import_module(module), name))
-    except (ImportError, AttributeError):  # pragma: no cover - registry missing
-        return tuple(fallback)
+from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
+from .metrics import DEFAULT_METRIC, METRICS
+from .plan import FORMATS
 
 
 @click.command(name="convert")
@@ -26,20 +17,20 @@ def _choices(module: str, name: str, fallback):
 @click.option("-p", "--palette", required=True,
               help="Palette: a file, a built-in name (see 'palcli palette list') or inline "
                    "hex colours '#000000,#ffffff'.")
-@click.option("-m", "--metric", type=click.Choice(_choices("palcli.metrics", "METRICS", _METRICS)),
-              default="rgb", show_default=True, help="Colour distance used to pick the nearest.")
-@click.option("-d", "--dither", type=click.Choice(_choices("palcli.dither", "DITHERS", ["none"])),
+@click.option("-m", "--metric", type=click.Choice(list(METRICS)),
+              default=DEFAULT_METRIC, show_default=True, help="Colour distance used to pick the nearest.")
+@click.option("-d", "--dither", type=click.Choice(DITHERS),
               default="none", show_default=True, help="Dithering method.")
 @click.option("--dither-strength", type=click.FloatRange(0.0, 1.0), default=1.0,
               show_default=True, help="How much of the error to diffuse (0..1).")
 @click.option("--no-serpentine", is_flag=True,
               help="Scan every row left to right when diffusing (default: alternate).")
 @click.option("--dither-space",
-              type=click.Choice(_choices("palcli.dither", "DITHER_SPACES", ["srgb", "linear"])),
-              default=None, help="Where dither error is accumulated [default: srgb].")
+              type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
+              help="Where diffused dither error is accumulated.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores].")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Output format [default: png, or an output file's suffix]; 'same' keeps "
                    "PNG, GIF, BMP, TIFF and WebP inputs' formats and writes PNG for others.")
 @click.option("--rgb", is_flag=True, help="Write RGB(A) images instead of indexed ones.")
@@ -106,10 +97,6 @@ def _convert(inputs, output, palette, metric, dither, dither_strength, serpentin
     if report_path == STDIO and output == STDIO:
         raise UsageError("--report - and OUTPUT - cannot both use standard output")
     pal = load_palette(palette)
-    if dither_space is None:
-        from .dither import DEFAULT_DITHER_SPACE
-
-        dither_space = DEFAULT_DITHER_SPACE
     plan = make_plan(inputs, output, fmt, skip_existing=skip_existing)
     small = {t.format for t in plan.tasks} & {"gif", "bmp"}
     if len(pal) > 256 and small:

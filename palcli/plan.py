@@ -42,7 +42,7 @@ class Settings:
     dither: str = "none"
     dither_strength: float = 1.0
     serpentine: bool = True
-    dither_space: str = "srgb"
+    dither_space: str | None = None  # None: the dither module's default
     rgb: bool = False
     alpha_threshold: int = 128
     max_pixels: int | None = None  # None: Pillow's Image.MAX_IMAGE_PIXELS
