@@ -39,9 +39,8 @@ def convert_one(task: Task, settings: Settings) -> Result:
             status, error = OK, None
         except ImageError as exc:
             status, error = ERROR, exc.reason
-        except OSError as exc:  # writing: disk full, permission denied, ...
-            where = f" {exc.filename}" if exc.filename else ""
-            status, error = ERROR, f"cannot write{where}: {exc.strerror or exc}"
+        except OSError as exc:  # writing (reading errors are ImageErrors): disk full, ...
+            status, error = ERROR, f"cannot write {task.output}: {exc.strerror or exc}"
         except Exception as exc:  # never let one input stop the batch
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
     messages = tuple(dict.fromkeys(str(w.message) for w in caught

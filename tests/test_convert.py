@@ -253,3 +253,14 @@ def test_cold_cache_pool_with_a_parallel_dither(batch, tmp_path, cache_dir):
     r = palcli("convert", batch, tmp_path / "out", "-p", PALETTE, "-d", "bayer4", "-j", "2")
     assert (r.returncode, r.stderr) == (0, b"")
     assert len(list((tmp_path / "out").rglob("*.png"))) == 7
+
+
+def test_an_unwritable_output_is_an_error_record(batch, tmp_path):
+    out = tmp_path / "out"
+    (out / "p0.png").mkdir(parents=True)  # a directory where the output file should go
+    r = palcli("convert", batch, out, "-p", PALETTE, "-j", "2")
+    assert r.returncode == 1
+    assert r.stderr.decode() == (f"palcli: error: {batch / 'p0.png'}: cannot write "
+                                 f"{out / 'p0.png'}: Is a directory\n")
+    assert len(list(out.rglob("*.png"))) == 7  # the six others, and the directory
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
