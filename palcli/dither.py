@@ -134,15 +134,20 @@ def palette_spread(colors: np.ndarray) -> float:
 
 @lru_cache(maxsize=2)
 def _space_tables(space: str):
-    """(to_work (256,) int64, out_lut (int64 working value -> uint8)) for a dither space."""
+    """(to_work (256,) int64, out_lut (working value >> LUT_SHIFT -> uint8)) for a space."""
     if space == "srgb":
         return np.arange(256, dtype=np.int64) * SRGB_SCALE, np.zeros(1, np.uint8)
     from .color import SRGB_TO_LINEAR, linear_to_srgb8
 
+    from .kernels.dither import LUT_SHIFT
+
     to_work = np.rint(np.asarray(SRGB_TO_LINEAR, np.float64) * LINEAR_SCALE).astype(np.int64)
-    out_lut = np.asarray(linear_to_srgb8(np.arange(LINEAR_SCALE + 1) / LINEAR_SCALE), np.uint8)
-    # The table must send every level's own working value back to that level.
-    out_lut[to_work] = np.arange(256, dtype=np.uint8)
+    # One entry per 2**LUT_SHIFT working values (the darkest sRGB step is 20 of them), taken at
+    # the middle of its range; every level's own working value must come back to that level.
+    step = 1 << LUT_SHIFT
+    middles = (np.arange((LINEAR_SCALE >> LUT_SHIFT) + 1) * step + (step - 1) / 2) / LINEAR_SCALE
+    out_lut = np.asarray(linear_to_srgb8(middles), np.uint8)
+    out_lut[to_work >> LUT_SHIFT] = np.arange(256, dtype=np.uint8)
     return to_work, out_lut
 
 

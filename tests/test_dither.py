@@ -45,8 +45,10 @@ def _space(space):
     if space == "srgb":
         return np.arange(256) * 256, lambda v: (v + 128) >> 8, 255 * 256
     to_work = np.rint(_srgb_decode(np.arange(256) / 255) * 65535).astype(np.int64)
-    lut = np.rint(255 * _srgb_encode(np.arange(65536) / 65535)).astype(np.int64)
-    return to_work, lambda v: lut[v], 65535
+    # Rounded in steps of 4 working values, at the middle of each step; levels map to themselves.
+    lut = np.rint(255 * _srgb_encode((np.arange(16384) * 4 + 1.5) / 65535)).astype(np.int64)
+    lut[to_work >> 2] = np.arange(256)
+    return to_work, lambda v: lut[v >> 2], 65535
 
 
 def ref_diffuse(img, pal, dither, strength, serpentine, space):
@@ -80,7 +82,7 @@ def _ref_scan(img, pal, dither, strength, serpentine, space, first, end):
             out[y - first, x] = q
             e = v - pal_work[q]
             for dx, dy, wt in weights:
-                err[y - first + dy, x + 2 + step * dx] += (e * wt + 32768) >> 16
+                err[y - first + dy, x + 2 + step * dx] += (e * wt) >> 16  # each share floored
     return out
 
 
@@ -390,3 +392,13 @@ def test_bad_arguments_are_named(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         dither_indices(**args)
+
+
+def test_linear_tables_round_trip_every_level_and_never_go_back():
+    from palcli.dither import _space_tables
+    from palcli.kernels.dither import LUT_SHIFT
+
+    to_work, out_lut = _space_tables("linear")
+    assert np.array_equal(out_lut[to_work >> LUT_SHIFT], np.arange(256))
+    assert np.all(np.diff(out_lut.astype(int)) >= 0) and out_lut[0] == 0 and out_lut[-1] == 255
+    assert np.all(np.diff(to_work) > 1 << LUT_SHIFT)  # no two levels share an entry

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 SHIFT = 16  # weights are fixed point over 2**SHIFT
-HALF = 1 << (SHIFT - 1)
+LUT_SHIFT = 2  # linear working values index the 8-bit table in steps of 4 (16 KB: L1)
 U = np.uint64  # unsigned indices: no negative-index wraparound code in the hot loops
 PAD = 2  # diffusion tables reach at most two pixels sideways...
 ROWS = 3  # ...and two rows down
@@ -52,7 +52,7 @@ def _read(top, leaves, r8, g8, b8):
 @njit(cache=True, inline="always")
 def _to8(v, linear, out_lut):
     if linear:
-        return np.int64(out_lut[U(v)])
+        return np.int64(out_lut[U(v >> LUT_SHIFT)])
     return (v + 128) >> 8
 
 
@@ -155,29 +155,29 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
             if keep:
                 dst[U(y * wd + x)] = q
             p = np.int64(q) * 3
-            cr = (vr * carry_w - carry_pal[U(p)] + HALF) >> SHIFT
-            cg = (vg * carry_w - carry_pal[U(p + 1)] + HALF) >> SHIFT
-            cb = (vb * carry_w - carry_pal[U(p + 2)] + HALF) >> SHIFT
+            cr = (vr * carry_w - carry_pal[U(p)]) >> SHIFT
+            cg = (vg * carry_w - carry_pal[U(p + 1)]) >> SHIFT
+            cb = (vb * carry_w - carry_pal[U(p + 2)]) >> SHIFT
             er = vr - pal_work[U(p)]
             eg = vg - pal_work[U(p + 1)]
             eb = vb - pal_work[U(p + 2)]
             # The cell below the previous pixel gets its last share from this pixel.
             t = below + (x - step) * 3
-            near[U(t)] = ar + ((er * wm + HALF) >> SHIFT)
-            near[U(t + 1)] = ag + ((eg * wm + HALF) >> SHIFT)
-            near[U(t + 2)] = ab + ((eb * wm + HALF) >> SHIFT)
-            ar = br + ((er * w0 + HALF) >> SHIFT)
-            ag = bg + ((eg * w0 + HALF) >> SHIFT)
-            ab = bb + ((eb * w0 + HALF) >> SHIFT)
-            br = (er * wp + HALF) >> SHIFT
-            bg = (eg * wp + HALF) >> SHIFT
-            bb = (eb * wp + HALF) >> SHIFT
+            near[U(t)] = ar + ((er * wm) >> SHIFT)
+            near[U(t + 1)] = ag + ((eg * wm) >> SHIFT)
+            near[U(t + 2)] = ab + ((eb * wm) >> SHIFT)
+            ar = br + ((er * w0) >> SHIFT)
+            ag = bg + ((eg * w0) >> SHIFT)
+            ab = bb + ((eb * w0) >> SHIFT)
+            br = (er * wp) >> SHIFT
+            bg = (eg * wp) >> SHIFT
+            bb = (eb * wp) >> SHIFT
             if far:
                 for i in range(n):
                     t = outer[i] + x * 3
-                    errs[U(t)] += (er * w[i] + HALF) >> SHIFT
-                    errs[U(t + 1)] += (eg * w[i] + HALF) >> SHIFT
-                    errs[U(t + 2)] += (eb * w[i] + HALF) >> SHIFT
+                    errs[U(t)] += (er * w[i]) >> SHIFT
+                    errs[U(t + 1)] += (eg * w[i]) >> SHIFT
+                    errs[U(t + 2)] += (eb * w[i]) >> SHIFT
             x += step
         t = below + (x - step) * 3  # the last pixel's cell (x is one past the end)
         near[t] = ar
