@@ -8,6 +8,7 @@ when a dither actually runs.
 from __future__ import annotations
 
 from functools import lru_cache
+import numbers
 import weakref
 from importlib import resources
 
@@ -76,7 +77,7 @@ def check_dither_space(space) -> str:
 
 
 def check_strength(strength) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, (int, float, np.floating, np.integer)):
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
         raise TypeError(f"dither_strength must be a number in 0..1, not {type(strength).__name__}")
     s = float(strength)
     if not 0.0 <= s <= 1.0:  # also rejects NaN
@@ -246,6 +247,7 @@ def _check_rgb(rgb) -> np.ndarray:
 
 def _check_cube(cube) -> np.ndarray:
     if not isinstance(cube, np.ndarray) or cube.shape != (256, 256, 256):
-        raise ValueError(f"cube must be a (256, 256, 256) array, got {getattr(cube, 'shape', cube)}")
+        shape = getattr(cube, "shape", type(cube).__name__)
+        raise ValueError(f"cube must be a (256, 256, 256) array, got {shape}")
     if cube.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"cube must be uint8 or uint16, got {cube.dtype}")

@@ -37,7 +37,8 @@ def _srgb_decode(c):
 
 
 def _srgb_encode(x):
-    return np.where(x <= 0.0031308, x * 12.92, 1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
+    return np.where(x <= 0.0031308, x * 12.92,
+                    1.055 * np.maximum(x, 0.0031308) ** (1 / 2.4) - 0.055)
 
 
 def _space(space):
@@ -139,7 +140,8 @@ def test_diffusion_tables_reach_forward_only(dither):
 
 
 def test_floyd_steinberg_is_the_published_table():
-    assert DIFFUSION_TABLES["floyd-steinberg"] == (((1, 0, 7), (-1, 1, 3), (0, 1, 5), (1, 1, 1)), 16)
+    fs = (((1, 0, 7), (-1, 1, 3), (0, 1, 5), (1, 1, 1)), 16)
+    assert DIFFUSION_TABLES["floyd-steinberg"] == fs
 
 
 @pytest.mark.parametrize("n", [1, 2, 4, 8, 16])
@@ -194,7 +196,7 @@ def test_thresholds_are_centred():
 
 @pytest.mark.parametrize("colors, spread", [
     (BW, 255),
-    ([[r, g, b] for r in range(0, 256, 51) for g in range(0, 256, 51) for b in range(0, 256, 51)], 51),
+    (np.stack(np.meshgrid(*[range(0, 256, 51)] * 3), -1).reshape(-1, 3), 51),
     ([[v, v, v] for v in range(0, 256, 17)], 17),
     ([[10, 20, 30]], 0),
     ([[10, 20, 30], [10, 20, 30]], 0),
@@ -254,7 +256,7 @@ def test_ordered_matches_the_reference(dither):
         assert np.array_equal(got, ref_ordered(img, PAL, dither, strength))
 
 
-# -- what every mode promises -----------------------------------------------------------------------
+# -- what every mode promises ----------------------------------------------------------------
 
 @pytest.mark.parametrize("metric", ["rgb", "oklab"])
 def test_every_mode_writes_only_palette_colours(metric):
@@ -289,7 +291,8 @@ def test_gradients_keep_their_mean_brightness(space):
     # Ordered thresholds act in sRGB whatever the space; Atkinson drops 1/4 of the error by design.
     modes = [d for d in DIFFUSION if d != "atkinson"] + (list(ORDERED) if space == "srgb" else [])
     for dither in modes:
-        got = _brightness(BW[dither_indices(img, BW, cube, dither, 1.0, True, space)][..., 0], space)
+        idx = dither_indices(img, BW, cube, dither, 1.0, True, space)
+        got = _brightness(BW[idx][..., 0], space)
         assert abs(got - want) <= 0.02, (dither, got, want)
 
 
@@ -317,8 +320,8 @@ def test_strength_scales_the_effect():
     img = _ramp(0, 160)
     cube = get_cube(BW, "rgb")
     for dither in ("floyd-steinberg", "bayer8"):
-        changed = [(dither_indices(img, BW, cube, dither, s) != dither_indices(img, BW, cube, "none"))
-                   .mean() for s in (0.25, 1.0)]
+        plain = dither_indices(img, BW, cube, "none")
+        changed = [(dither_indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
         assert 0 < changed[0] < changed[1]
 
 

@@ -110,7 +110,8 @@ def test_command_errors_are_one_line(tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     runner = CliRunner()
-    r = runner.invoke(cli, ["preview", str(src), "-p", "no-such-palette", "-o", str(tmp_path / "o.png")])
+    r = runner.invoke(cli, ["preview", str(src), "-p", "no-such-palette",
+                            "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and r.output.startswith("palcli: error: no-such-palette")
     r = runner.invoke(cli, ["preview", str(bad), "-p", "1bit", "-o", str(tmp_path / "o.png")])
     assert r.exit_code == 2 and r.output.startswith("palcli: error: ")
