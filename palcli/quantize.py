@@ -9,6 +9,7 @@ kernel has already run in the process.
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 
 import numpy as np
@@ -17,14 +18,17 @@ from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, check_dither
 from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
 
-# Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel about
-# 1-2 Gpx/s, but a fresh process pays ~0.35 s to import numba and 0.55-1.5 s to start its
+# Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel 0.3-1
+# Gpx/s a thread (more on idle cores, less when other processes crowd the L3 cache), but a fresh process pays ~0.35 s to import numba and 0.55-1.5 s to start its
 # compiler runtime and load the cached kernel. numba is chosen once the pixels numpy has mapped
 # cost as much as that (or at once when another kernel has already started the runtime).
 _NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
 _NUMBA_IMPORT_S = 0.35
 _NUMBA_LOAD_S = 0.55
 _numpy_pixels = 0  # pixels this process has mapped with numpy so far
+_SPLIT_PIXELS = 1 << 18  # per thread, below which an image is not split over threads
+_pool = None  # (pid, ThreadPoolExecutor) for splitting large images
+_compact: dict = {}  # id(cube) -> (cube, coarse, store), oldest first
 
 
 def quantize(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
@@ -48,13 +52,14 @@ def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
     """The image drawn in palette colours: (H, W, 3), or (H, W, 4) with alpha passed through."""
     rgb, pal, cube = _prepare(img, palette, metric, dither, dither_strength, serpentine,
                               dither_space)
-    if dither == "none" and _use_numba(rgb.shape[0] * rgb.shape[1]):
-        from .kernels.lookup import remap_into
+    h, w = rgb.shape[:2]
+    if dither == "none" and _use_numba(h * w):
+        from .kernels.lookup import remap_span
 
         c = rgb.shape[2]
         out = np.empty(rgb.shape, np.uint8)
-        remap_into(_readonly(cube, -1), _readonly(pal.colors, (-1, 3)), _readonly(rgb, (-1, c)),
-                   out.reshape(-1, c))
+        _spans(remap_span, (*_two_level(cube), _readonly(pal.colors, (-1, 3)),
+                            _readonly(rgb, (-1, c)), out.reshape(-1, c)), h * w)
         return out
     if dither == "none":
         idx = lookup(cube, rgb)
@@ -78,15 +83,69 @@ def lookup(cube: np.ndarray, rgb: np.ndarray, *, engine: str | None = None) -> n
     if engine is None:
         engine = "numba" if _use_numba(h * w) else "numpy"
     if engine == "numba":
-        from .kernels.lookup import lookup_into
+        from .kernels.lookup import lookup_span
 
         out = np.empty((h, w), cube.dtype)
-        lookup_into(_readonly(cube, -1), _readonly(rgb, (-1, c)), out.reshape(-1))
+        _spans(lookup_span, (*_two_level(cube), _readonly(rgb, (-1, c)), out.reshape(-1)), h * w)
         return out
     if engine != "numpy":
         raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
     _count_numpy(h * w)
     return _lookup_numpy(cube, rgb)
+
+
+def _spans(kernel, args, n: int) -> None:
+    """kernel(*args, lo, hi) over [0, n), split over numba.get_num_threads() threads when large.
+
+    The kernels release the GIL; plain threads cost ~50 us a call, so images under
+    _SPLIT_PIXELS per thread stay on the calling thread.
+    """
+    import numba
+
+    parts = max(1, min(numba.get_num_threads(), n // _SPLIT_PIXELS))
+    if parts == 1:
+        kernel(*args, 0, n)
+        return
+    step = -(-n // parts)
+    pool = _thread_pool(parts - 1)
+    futures = [pool.submit(kernel, *args, k * step, min(n, (k + 1) * step))
+               for k in range(1, parts)]
+    kernel(*args, 0, step)
+    for f in futures:
+        f.result()
+
+
+def _thread_pool(workers: int):
+    global _pool
+    pid = os.getpid()  # a forked child inherits the pool object but not its threads
+    if _pool is None or _pool[0] != pid or _pool[1]._max_workers < workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = (pid, ThreadPoolExecutor(workers, thread_name_prefix="palcli-lookup"))
+    return _pool[1]
+
+
+def _two_level(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cube's two-level form (see palcli/kernels/lookup.py), made once per read-only cube.
+
+    ~15 ms; remembered for the last few read-only cubes (get_cube's are), holding a reference so
+    an id is never reused. A writable cube may change between calls, so it is compacted each time.
+    """
+    key = id(cube)
+    hit = _compact.get(key)
+    if hit is not None and hit[0] is cube:
+        return hit[1], hit[2]
+    from .kernels.lookup import compact_cube
+
+    ids, store = compact_cube(cube, int(cube.max()) + 1)
+    coarse = ids.astype(np.uint16 if len(store) // 64 <= 1 << 16 else np.uint32)
+    coarse.flags.writeable = False
+    store.flags.writeable = False
+    if not cube.flags.writeable:
+        while len(_compact) >= 4:
+            _compact.pop(next(iter(_compact)))
+        _compact[key] = (cube, coarse, store)
+    return coarse, store
 
 
 def _readonly(a: np.ndarray, shape) -> np.ndarray:

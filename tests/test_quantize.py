@@ -230,7 +230,7 @@ def test_import_and_small_cached_job_do_not_import_numba():
 
 def test_kernels_compile_once_per_index_dtype():
     from palcli.cache import get_cube
-    from palcli.kernels.lookup import lookup_into, remap_into
+    from palcli.kernels.lookup import lookup_span, remap_span
 
     for pal in (PAL16, PAL300):
         cube = get_cube(pal)
@@ -239,5 +239,58 @@ def test_kernels_compile_once_per_index_dtype():
                 img.flags.writeable = writeable
                 qmod.lookup(cube, img, engine="numba")
                 qmod.lookup(np.array(cube), img, engine="numba")  # a writable cube
-    assert len(lookup_into.signatures) == 2
-    assert len(remap_into.signatures) <= 2
+    assert len(lookup_span.signatures) == 2
+    assert len(remap_span.signatures) <= 2
+
+
+@pytest.mark.parametrize("palette", [PAL16, PAL300], ids=["uint8", "uint16"])
+def test_images_split_over_threads_give_the_same_answer(palette, monkeypatch):
+    from palcli.cache import get_cube
+
+    monkeypatch.setattr(qmod, "_SPLIT_PIXELS", 1000)  # split even this small image
+    monkeypatch.setattr(qmod, "_use_numba", lambda pixels: True)
+    cube = get_cube(palette)
+    img = image(101, 73, 4, seed=9)
+    want = cube[img[..., 0], img[..., 1], img[..., 2]]
+    np.testing.assert_array_equal(qmod.lookup(cube, img), want)
+    out = remap(img, palette)
+    np.testing.assert_array_equal(out[..., :3], palette.colors[want])
+    np.testing.assert_array_equal(out[..., 3], img[..., 3])
+
+
+def test_spans_cover_every_pixel_once(monkeypatch):
+    import numba
+
+    monkeypatch.setattr(qmod, "_SPLIT_PIXELS", 10)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    seen = np.zeros(1001, int)
+
+    def kernel(arr, lo, hi):
+        arr[lo:hi] += 1
+
+    qmod._spans(kernel, (seen,), 1001)
+    assert (seen == 1).all()
+
+
+ALL_COLOURS = np.arange(1 << 24, dtype=np.uint32).view(np.uint8).reshape(4096, 4096, 4)[..., 2::-1]
+
+
+@pytest.mark.parametrize("palette", [PAL16, PAL300, TIES], ids=["uint8", "uint16", "ties"])
+def test_numba_lookup_is_the_cube_for_every_colour(palette):
+    from palcli.cache import get_cube
+
+    cube = get_cube(palette)
+    img = np.ascontiguousarray(ALL_COLOURS)  # pixel r << 16 | g << 8 | b, in cube order
+    got = qmod.lookup(cube, img, engine="numba")
+    np.testing.assert_array_equal(got.reshape(-1), cube.reshape(-1))
+
+
+def test_a_writable_cube_is_read_afresh_each_call():
+    cube = np.zeros((256, 256, 256), np.uint8)
+    img = image()
+    assert (qmod.lookup(cube, img, engine="numba") == 0).all()
+    cube[...] = 3
+    cube[1, 2, 3] = 7
+    img[0, 0, :3] = (1, 2, 3)
+    got = qmod.lookup(cube, img, engine="numba")
+    assert got[0, 0] == 7 and (got.reshape(-1)[1:] == 3).all()
