@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import color
 from .metrics import check_metric
 
 MAX_COLORS = 65536
@@ -42,6 +43,46 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
     col = np.ascontiguousarray(colors, dtype=np.int64)
     if metric in ("rgb", "redmean"):
         kb.build_int(col, metric == "redmean", out)
+    elif metric in ("cie76", "oklab"):
+        kb.build_euclid(col, *space_tables(metric), out)
     else:
-        raise NotImplementedError(metric)
+        kb.build_de00(col, *space_tables(metric), *_hue_weight_range(), out)
     return out
+
+
+def space_tables(metric: str):
+    """(T, A, P, o, mode, eps, kappa, lin) describing the float space of `metric` to the kernels.
+
+    T[j, c, v] is row j, column c of the space's first matrix times the linear light of code
+    value v (for CIELAB the matrix rows are divided by the white point), so a cell's
+    pre-companding value is a sum of three table entries; P and o are the final linear map.
+    """
+    lin = color.SRGB_TO_LINEAR
+    if metric in ("cie76", "ciede2000"):
+        a = color.SRGB_TO_XYZ / color.D65_WHITE[:, None]
+        p = np.array([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
+        o = np.array([-16.0, 0.0, 0.0])
+        mode = 0
+    elif metric == "oklab":
+        a, p, o, mode = color.OKLAB_M1, color.OKLAB_M2, np.zeros(3), 1
+    else:
+        raise ValueError(f"metric {metric!r} has no float space")
+    t = np.ascontiguousarray(a[:, :, None] * lin[None, None, :])
+    return (t, np.ascontiguousarray(a), np.ascontiguousarray(p), o, mode, color.LAB_EPSILON,
+            color.LAB_KAPPA, lin)
+
+
+def _hue_weight_range() -> tuple[float, float]:
+    """Safe bounds of CIEDE2000's T(h) over all hues: its extremes on a 0.001-degree grid, widened
+    by |dT/dh| <= (0.17 + 2*0.24 + 3*0.32 + 4*0.20) per radian times half a step, and more."""
+    global _T_RANGE
+    if _T_RANGE is None:
+        h = np.radians(np.arange(0.0, 360.0, 0.001))
+        t = (1 - 0.17 * np.cos(h - np.radians(30)) + 0.24 * np.cos(2 * h)
+             + 0.32 * np.cos(3 * h + np.radians(6)) - 0.20 * np.cos(4 * h - np.radians(63)))
+        slack = 2.41 * np.radians(0.0005) + 1e-6
+        _T_RANGE = (float(t.min() - slack), float(t.max() + slack))
+    return _T_RANGE
+
+
+_T_RANGE = None

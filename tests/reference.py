@@ -15,10 +15,16 @@ def cells(r_lo, r_hi):
     return np.stack([r.ravel(), g.ravel(), b.ravel()], axis=1).astype(np.uint8)
 
 
-def _linear(rgb):
+def _decode(c):
     # IEC 61966-2-1 decoding
-    c = np.asarray(rgb, dtype=np.float64) / 255.0
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+_LINEAR = _decode(np.arange(256) / 255.0)
+
+
+def _linear(rgb):
+    return _LINEAR[np.asarray(rgb, dtype=np.uint8)]
 
 
 def lab(rgb):
@@ -100,34 +106,48 @@ def distance(rgb1, rgb2, metric):
     raise ValueError(metric)
 
 
-def nearest(rgb, palette, metric):
-    """(index, distance) of the nearest palette colour for each of rgb (N, 3) uint8."""
+def nearest(rgb, palette, metric, chunk=1 << 16):
+    """(index, distance) of the nearest palette colour for each of rgb (N, 3) uint8: every
+    colour is tried in palette order and replaces the best only when strictly nearer."""
     rgb = np.asarray(rgb, dtype=np.uint8)
     palette = np.asarray(palette, dtype=np.uint8)
-    if metric in ("cie76", "ciede2000"):
-        space, conv = lab(rgb), lab
-    elif metric == "oklab":
-        space, conv = oklab(rgb), oklab
-    else:
-        space = conv = None
+    idx = np.empty(len(rgb), dtype=np.int64)
+    dist = np.empty(len(rgb))
+    for s in range(0, len(rgb), chunk):
+        idx[s:s + chunk], dist[s:s + chunk] = _nearest(rgb[s:s + chunk], palette, metric)
+    return idx, dist
+
+
+def _nearest(rgb, palette, metric):
+    if metric in ("cie76", "oklab", "ciede2000"):
+        conv = oklab if metric == "oklab" else lab
+        x = conv(rgb).T.copy()
+        pc = conv(palette)
     best = np.full(len(rgb), np.inf)
     idx = np.zeros(len(rgb), dtype=np.int64)
     for k, p in enumerate(palette):
         if metric == "ciede2000":
-            d = ciede2000(space, conv(p))
-        elif conv is not None:
-            d = np.sqrt(((space - conv(p)) ** 2).sum(-1))
+            d = ciede2000(x.T, pc[k])
+        elif metric in ("cie76", "oklab"):
+            d = (x[0] - pc[k, 0]) ** 2 + (x[1] - pc[k, 1]) ** 2 + (x[2] - pc[k, 2]) ** 2
         else:
             d = distance(rgb, p, metric)
         better = d < best
         best[better] = d[better]
         idx[better] = k
+    if metric in ("cie76", "oklab"):
+        best = np.sqrt(best)   # the order of squares is the order of distances
     return idx, best
 
 
-def nearest_rgb_fast(rgb, palette):
-    """rgb metric only: argmin of |p|^2 - 2 c.p, exact in float64 (integers below 2^53), so
-    its ties are true ties; argmin takes the first, the lowest index."""
-    p = np.asarray(palette, dtype=np.float64)
-    d = (p ** 2).sum(1)[None, :] - 2.0 * (np.asarray(rgb, dtype=np.float64) @ p.T)
-    return d.argmin(axis=1)
+def nearest_rgb_fast(rgb, palette, chunk=1 << 15):
+    """rgb metric only: argmin of |p|^2 - 2 c.p (|c|^2 is the same for every p). Every term
+    is an integer below 2^24, so float32 holds it exactly and ties stay ties; argmin takes the
+    first, the lowest index."""
+    p = np.asarray(palette, dtype=np.float32)
+    pp = (p ** 2).sum(1)[None, :]
+    rgb = np.asarray(rgb, dtype=np.float32)
+    out = np.empty(len(rgb), dtype=np.int64)
+    for s in range(0, len(rgb), chunk):
+        out[s:s + chunk] = (pp - 2.0 * (rgb[s:s + chunk] @ p.T)).argmin(axis=1)
+    return out
