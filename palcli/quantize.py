@@ -18,9 +18,9 @@ from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, check_dither
 from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
 
-# Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel 0.3-1
-# Gpx/s a thread (more on idle cores, less when other processes crowd the L3 cache), but a fresh process pays ~0.35 s to import numba and 0.55-1.5 s to start its
-# compiler runtime and load the cached kernel. numba is chosen once the pixels numpy has mapped
+# Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel about
+# 0.35 Gpx/s a thread on a busy machine (more on idle cores), but a fresh process pays ~0.35 s to
+# import numba and 0.55-1.5 s to start its compiler runtime and load the cached kernel. numba is chosen once the pixels numpy has mapped
 # cost as much as that (or at once when another kernel has already started the runtime).
 _NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
 _NUMBA_IMPORT_S = 0.35
@@ -28,7 +28,6 @@ _NUMBA_LOAD_S = 0.55
 _numpy_pixels = 0  # pixels this process has mapped with numpy so far
 _SPLIT_PIXELS = 1 << 18  # per thread, below which an image is not split over threads
 _pool = None  # (pid, ThreadPoolExecutor) for splitting large images
-_compact: dict = {}  # id(cube) -> (cube, coarse, store), oldest first
 
 
 def quantize(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
@@ -58,7 +57,7 @@ def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
 
         c = rgb.shape[2]
         out = np.empty(rgb.shape, np.uint8)
-        _spans(remap_span, (*_two_level(cube), _readonly(pal.colors, (-1, 3)),
+        _spans(remap_span, (_readonly(cube, -1), _readonly(pal.colors, (-1, 3)),
                             _readonly(rgb, (-1, c)), out.reshape(-1, c)), h * w)
         return out
     if dither == "none":
@@ -86,7 +85,7 @@ def lookup(cube: np.ndarray, rgb: np.ndarray, *, engine: str | None = None) -> n
         from .kernels.lookup import lookup_span
 
         out = np.empty((h, w), cube.dtype)
-        _spans(lookup_span, (*_two_level(cube), _readonly(rgb, (-1, c)), out.reshape(-1)), h * w)
+        _spans(lookup_span, (_readonly(cube, -1), _readonly(rgb, (-1, c)), out.reshape(-1)), h * w)
         return out
     if engine != "numpy":
         raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
@@ -123,29 +122,6 @@ def _thread_pool(workers: int):
 
         _pool = (pid, ThreadPoolExecutor(workers, thread_name_prefix="palcli-lookup"))
     return _pool[1]
-
-
-def _two_level(cube: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The cube's two-level form (see palcli/kernels/lookup.py), made once per read-only cube.
-
-    ~15 ms; remembered for the last few read-only cubes (get_cube's are), holding a reference so
-    an id is never reused. A writable cube may change between calls, so it is compacted each time.
-    """
-    key = id(cube)
-    hit = _compact.get(key)
-    if hit is not None and hit[0] is cube:
-        return hit[1], hit[2]
-    from .kernels.lookup import compact_cube
-
-    ids, store = compact_cube(cube, int(cube.max()) + 1)
-    coarse = ids.astype(np.uint16 if len(store) // 64 <= 1 << 16 else np.uint32)
-    coarse.flags.writeable = False
-    store.flags.writeable = False
-    if not cube.flags.writeable:
-        while len(_compact) >= 4:
-            _compact.pop(next(iter(_compact)))
-        _compact[key] = (cube, coarse, store)
-    return coarse, store
 
 
 def _readonly(a: np.ndarray, shape) -> np.ndarray:
