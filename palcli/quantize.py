@@ -82,26 +82,40 @@ def lookup(cube: np.ndarray, rgb: np.ndarray, *, engine: str | None = None) -> n
     if engine is None:
         engine = "numba" if _use_numba(h * w) else "numpy"
     if engine == "numba":
-        from .kernels.lookup import lookup_span
-
-        out = np.empty((h, w), cube.dtype)
-        _spans(lookup_span, (_readonly(cube, -1), _readonly(rgb, (-1, c)), out.reshape(-1)), h * w)
-        return out
+        out = np.empty(h * w, cube.dtype)
+        _lookup_numba(_readonly(cube, -1), rgb, out)
+        return out.reshape(h, w)
     if engine != "numpy":
         raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
     _count_numpy(h * w)
     return _lookup_numpy(cube, rgb)
 
 
-def _spans(kernel, args, n: int) -> None:
+def _lookup_numba(flat_cube: np.ndarray, rgb: np.ndarray, out: np.ndarray) -> None:
+    from .kernels import lookup as k
+
+    n = out.shape[0]
+    data = rgb.reshape(-1)
+    if sys.byteorder != "little" or data.ctypes.data % 4:  # words need an aligned little-endian
+        _spans(k.lookup_span, (flat_cube, _readonly(rgb, (-1, rgb.shape[2])), out), n)
+    elif rgb.shape[2] == 4:
+        _spans(k.lookup_rgba_words_span, (flat_cube, _readonly(data.view("<u4"), -1), out), n)
+    else:
+        m = n // 4  # four pixels in three words; the last n % 4 pixels one by one
+        words = _readonly(data[:12 * m].view("<u4"), (m, 3))
+        _spans(k.lookup_rgb_words_span, (flat_cube, words, out), m, unit=4)
+        k.lookup_span(flat_cube, _readonly(rgb, (-1, 3)), out, 4 * m, n)
+
+
+def _spans(kernel, args, n: int, unit: int = 1) -> None:
     """kernel(*args, lo, hi) over [0, n), split over numba.get_num_threads() threads when large.
 
-    The kernels release the GIL; plain threads cost ~50 us a call, so images under
-    _SPLIT_PIXELS per thread stay on the calling thread.
+    n counts items of `unit` pixels. The kernels release the GIL; plain threads cost ~50 us a
+    call, so images under _SPLIT_PIXELS per thread stay on the calling thread.
     """
     import numba
 
-    parts = max(1, min(numba.get_num_threads(), n // _SPLIT_PIXELS))
+    parts = max(1, min(numba.get_num_threads(), n * unit // _SPLIT_PIXELS))
     if parts == 1:
         kernel(*args, 0, n)
         return
@@ -109,7 +123,7 @@ def _spans(kernel, args, n: int) -> None:
     pool = _thread_pool(parts - 1)
     futures = [pool.submit(kernel, *args, k * step, min(n, (k + 1) * step))
                for k in range(1, parts)]
-    kernel(*args, 0, step)
+    kernel(*args, 0, min(n, step))
     for f in futures:
         f.result()
 

@@ -230,7 +230,7 @@ def test_import_and_small_cached_job_do_not_import_numba():
 
 def test_kernels_compile_once_per_index_dtype():
     from palcli.cache import get_cube
-    from palcli.kernels.lookup import lookup_span, remap_span
+    from palcli.kernels import lookup as kernels
 
     for pal in (PAL16, PAL300):
         cube = get_cube(pal)
@@ -239,23 +239,41 @@ def test_kernels_compile_once_per_index_dtype():
                 img.flags.writeable = writeable
                 qmod.lookup(cube, img, engine="numba")
                 qmod.lookup(np.array(cube), img, engine="numba")  # a writable cube
-    assert len(lookup_span.signatures) == 2
-    assert len(remap_span.signatures) <= 2
+    for kernel in (kernels.lookup_span, kernels.lookup_rgb_words_span,
+                   kernels.lookup_rgba_words_span, kernels.remap_span):
+        assert len(kernel.signatures) <= 2, kernel
 
 
+@pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("palette", [PAL16, PAL300], ids=["uint8", "uint16"])
-def test_images_split_over_threads_give_the_same_answer(palette, monkeypatch):
+def test_images_split_over_threads_give_the_same_answer(palette, channels, monkeypatch):
     from palcli.cache import get_cube
 
     monkeypatch.setattr(qmod, "_SPLIT_PIXELS", 1000)  # split even this small image
     monkeypatch.setattr(qmod, "_use_numba", lambda pixels: True)
     cube = get_cube(palette)
-    img = image(101, 73, 4, seed=9)
+    img = image(101, 73, channels, seed=9)
     want = cube[img[..., 0], img[..., 1], img[..., 2]]
     np.testing.assert_array_equal(qmod.lookup(cube, img), want)
     out = remap(img, palette)
     np.testing.assert_array_equal(out[..., :3], palette.colors[want])
-    np.testing.assert_array_equal(out[..., 3], img[..., 3])
+    if channels == 4:
+        np.testing.assert_array_equal(out[..., 3], img[..., 3])
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 7])  # every remainder of 4 pixels
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("offset", [0, 1], ids=["aligned", "unaligned"])
+def test_numba_lookup_any_width_and_alignment(width, channels, offset):
+    from palcli.cache import get_cube
+
+    cube = get_cube(PAL300)
+    src = image(3, width, channels, seed=width)
+    buf = np.zeros(src.size + 8, np.uint8)
+    img = buf[offset:offset + src.size].reshape(src.shape)  # data at an odd address when offset=1
+    img[...] = src
+    np.testing.assert_array_equal(qmod.lookup(cube, img, engine="numba"),
+                                  cube[src[..., 0], src[..., 1], src[..., 2]])
 
 
 def test_spans_cover_every_pixel_once(monkeypatch):

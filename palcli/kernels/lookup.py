@@ -1,8 +1,10 @@
 """The no-dither mapping: one cube read per pixel.
 
-Pixels are a flat (N, C) uint8 array (C = 3 or 4); the cube is read as a flat array at
-r << 16 | g << 8 | b. Each span kernel maps pixels [lo, hi) and releases the GIL, so the caller
-splits a large image over plain threads. Measured here, and why it looks like this:
+The cube is read as a flat array at r << 16 | g << 8 | b. Pixels come as 32-bit little-endian
+words where the buffer allows (four RGB pixels in three words, or one RGBA pixel a word: 3 loads
+instead of 12, ~15% faster here), else as a flat (N, C) uint8 array. Each span kernel maps one
+range and releases the GIL, so the caller splits a large image over plain threads.
+Measured here, and why it looks like this:
 - a prange version ran 35-50% slower per thread, even on one thread, and its OpenMP pool stalls
   when other processes keep the cores busy;
 - the loop over range(len) of a slice runs 1.45x faster than the same body over range(lo, hi);
@@ -27,6 +29,39 @@ def lookup_span(flat_cube, px, out, lo, hi):
 def _lookup(flat_cube, px, out):
     for i in range(px.shape[0]):
         out[i] = flat_cube[(np.intp(px[i, 0]) << 16) | (np.intp(px[i, 1]) << 8) | np.intp(px[i, 2])]
+
+
+@njit(cache=True, nogil=True)
+def lookup_rgb_words_span(flat_cube, words, out, lo, hi):
+    """Pixels 4*lo .. 4*hi from words (M, 3) uint32, each row four RGB pixels (little-endian)."""
+    _lookup_rgb_words(flat_cube, words[lo:hi], out[4 * lo:4 * hi])
+
+
+@njit(cache=True, nogil=True)
+def _lookup_rgb_words(flat_cube, words, out):
+    # Row j holds bytes r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3, lowest byte first.
+    for j in range(words.shape[0]):
+        w0 = np.intp(words[j, 0])
+        w1 = np.intp(words[j, 1])
+        w2 = np.intp(words[j, 2])
+        out[4 * j] = flat_cube[((w0 & 0xFF) << 16) | (w0 & 0xFF00) | ((w0 >> 16) & 0xFF)]
+        out[4 * j + 1] = flat_cube[((w0 >> 24) << 16) | ((w1 & 0xFF) << 8) | ((w1 >> 8) & 0xFF)]
+        out[4 * j + 2] = flat_cube[(((w1 >> 16) & 0xFF) << 16) | ((w1 >> 24) << 8) | (w2 & 0xFF)]
+        out[4 * j + 3] = flat_cube[(((w2 >> 8) & 0xFF) << 16) | (((w2 >> 16) & 0xFF) << 8)
+                                   | (w2 >> 24)]
+
+
+@njit(cache=True, nogil=True)
+def lookup_rgba_words_span(flat_cube, words, out, lo, hi):
+    """Pixels lo .. hi from words (N,) uint32, one RGBA pixel each (little-endian)."""
+    _lookup_rgba_words(flat_cube, words[lo:hi], out[lo:hi])
+
+
+@njit(cache=True, nogil=True)
+def _lookup_rgba_words(flat_cube, words, out):
+    for i in range(words.shape[0]):
+        w = np.intp(words[i])
+        out[i] = flat_cube[((w & 0xFF) << 16) | (w & 0xFF00) | ((w >> 16) & 0xFF)]
 
 
 @njit(cache=True, nogil=True)
