@@ -53,7 +53,7 @@ BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
 # Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
 # scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
 # single scan would bring (the error a row receives fades within a few rows: no seam shows).
-BAND_ROWS = 256
+BAND_ROWS = 128
 WARM_ROWS = 8
 
 # Working values of the kernels: sRGB level * 256, or linear light * 65535.
@@ -190,11 +190,10 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
 
 
 def diffusion_bands(height: int) -> np.ndarray:
-    """Row bounds of the bands error diffusion scans in parallel: about BAND_ROWS rows each.
-
-    A function of the height alone, so the output never depends on the machine.
-    """
-    n = max(1, height // BAND_ROWS)
+    """Row bounds of the bands error diffusion scans in parallel: an even number (two cores
+    share them evenly), about BAND_ROWS rows each. A function of the height alone, so the output
+    never depends on the machine."""
+    n = 2 * max(1, height // (2 * BAND_ROWS))
     return np.array([b * height // n for b in range(n + 1)], np.int64)
 
 
