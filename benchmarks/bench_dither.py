@@ -53,8 +53,9 @@ def main() -> int:
     args = ap.parse_args()
     name, img = photo_at(args.megapixels)
     mpx = img.shape[0] * img.shape[1] / 1e6
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"photo: {name} {img.shape[1]}x{img.shape[0]} ({mpx:.1f} MP); best of {args.repeat}; "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores; load average {load}")
     for pal_name in ("pico-8", "nes"):
         pal = load_palette(pal_name)
         cube = get_cube(pal, "rgb")
