@@ -7,9 +7,9 @@ when a dither actually runs.
 
 from __future__ import annotations
 
-from functools import lru_cache
 import numbers
 import weakref
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -139,7 +139,6 @@ def _space_tables(space: str):
     if space == "srgb":
         return np.arange(256, dtype=np.int64) * SRGB_SCALE, np.zeros(1, np.uint8)
     from .color import SRGB_TO_LINEAR, linear_to_srgb8
-
     from .kernels.dither import LUT_SHIFT
 
     to_work = np.rint(np.asarray(SRGB_TO_LINEAR, np.float64) * LINEAR_SCALE).astype(np.int64)
@@ -161,6 +160,7 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
     "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where diffused error is accumulated (ordered
     thresholds always act in sRGB, where the cube decides). Output dtype is the cube's.
     Deterministic: the same arguments give the same indices on every run and thread count.
+    The cube is read-only here: a compact copy of it is kept for as long as the cube object lives.
     """
     check_dither(dither)
     strength = check_strength(strength)
@@ -244,7 +244,7 @@ def _check_rgb(rgb) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def _check_cube(cube) -> np.ndarray:
+def _check_cube(cube) -> None:
     if not isinstance(cube, np.ndarray) or cube.shape != (256, 256, 256):
         shape = getattr(cube, "shape", type(cube).__name__)
         raise ValueError(f"cube must be a (256, 256, 256) array, got {shape}")
