@@ -19,9 +19,10 @@ from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
 
 # Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel about
-# 0.35 Gpx/s a thread on a busy machine (more on idle cores), but a fresh process pays ~0.35 s to
-# import numba and 0.55-1.5 s to start its compiler runtime and load the cached kernel. numba is chosen once the pixels numpy has mapped
-# cost as much as that (or at once when another kernel has already started the runtime).
+# 0.4 Gpx/s a thread on a busy machine (more on idle cores), but a fresh process pays ~0.35 s to
+# import numba and 0.55-1.5 s to start its compiler runtime and load the cached kernel. numba is
+# chosen once the pixels numpy has mapped cost as much as that (or at once when another kernel
+# has already started the runtime).
 _NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
 _NUMBA_IMPORT_S = 0.35
 _NUMBA_LOAD_S = 0.55
