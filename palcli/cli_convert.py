@@ -18,7 +18,8 @@ from .plan import FORMATS
               help="Palette: a file, a built-in name (see 'palcli palette list') or inline "
                    "hex colours '#000000,#ffffff'.")
 @click.option("-m", "--metric", type=click.Choice(list(METRICS)),
-              default=DEFAULT_METRIC, show_default=True, help="Colour distance used to pick the nearest.")
+              default=DEFAULT_METRIC, show_default=True,
+              help="Colour distance used to pick the nearest.")
 @click.option("-d", "--dither", type=click.Choice(DITHERS),
               default="none", show_default=True, help="Dithering method.")
 @click.option("--dither-strength", type=click.FloatRange(0.0, 1.0), default=1.0,

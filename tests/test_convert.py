@@ -1,8 +1,6 @@
 """palcli convert as a user runs it: real subprocesses, exact stderr lines and exit codes."""
 
-import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -240,7 +238,8 @@ def test_one_image_imports_nothing_it_does_not_need(batch, tmp_path):
             f"sys.argv = ['palcli', 'convert', {str(batch / 'q.jpg')!r}, "
             f"{str(tmp_path / 'q.png')!r}, '-p', {PALETTE!r}]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "heavy = {'numba', 'tqdm', 'multiprocessing', 'PIL.PdfImagePlugin'} & set(sys.modules)\n"
+            "heavy = {'numba', 'tqdm', 'multiprocessing', 'PIL.PdfImagePlugin'}\n"
+            "heavy &= set(sys.modules)\n"
             "assert not heavy, heavy\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert r.returncode == 0, r.stderr.decode()

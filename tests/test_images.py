@@ -1,7 +1,6 @@
 """The Pillow edge: every odd input becomes the right sRGB pixels; outputs carry the palette."""
 
 import io
-import warnings
 from pathlib import Path
 
 import numpy as np
