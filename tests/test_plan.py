@@ -130,3 +130,10 @@ def test_empty_directory_warns(tmp_path, monkeypatch):
     with pytest.warns(PalcliWarning, match="empty: no image files found"):
         plan = make_plan(["empty"], "out")
     assert len(plan) == 0
+
+
+def test_common_suffixes_are_pillows():
+    from palcli.plan import COMMON_SUFFIXES, image_suffixes
+
+    assert COMMON_SUFFIXES <= image_suffixes()
+    assert {".tif", ".tiff", ".webp", ".ppm"} <= image_suffixes()
