@@ -8,9 +8,11 @@ kernel has already run in the process.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -27,7 +29,7 @@ _NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
 _NUMBA_IMPORT_S = 0.35
 _NUMBA_LOAD_S = 0.55
 _numpy_pixels = 0  # pixels this process has mapped with numpy so far
-_SPLIT_PIXELS = 1 << 18  # per thread, below which an image is not split over threads
+_CHUNK_PIXELS = 1 << 16  # pixels a thread claims at a time (~0.2 ms of work)
 _pool = None  # (pid, ThreadPoolExecutor) for splitting large images
 
 
@@ -109,24 +111,46 @@ def _lookup_numba(flat_cube: np.ndarray, rgb: np.ndarray, out: np.ndarray) -> No
 
 
 def _spans(kernel, args, n: int, unit: int = 1) -> None:
-    """kernel(*args, lo, hi) over [0, n), split over numba.get_num_threads() threads when large.
+    """kernel(*args, lo, hi) over [0, n) (items of `unit` pixels), on up to numba's thread count.
 
-    n counts items of `unit` pixels. The kernels release the GIL; plain threads cost ~50 us a
-    call, so images under _SPLIT_PIXELS per thread stay on the calling thread.
+    Threads claim chunks of _CHUNK_PIXELS from a shared counter and the caller waits for the
+    chunks, not the threads: when another process keeps a core busy, a helper that is not
+    scheduled simply claims nothing, instead of holding back half the image (a fixed split into
+    halves ran slower than one thread here whenever the machine was busy).
     """
     import numba
 
-    parts = max(1, min(numba.get_num_threads(), n * unit // _SPLIT_PIXELS))
-    if parts == 1:
+    chunk = max(1, _CHUNK_PIXELS // unit)
+    chunks = -(-n // chunk)
+    threads = min(numba.get_num_threads(), chunks)
+    if threads <= 1:
         kernel(*args, 0, n)
         return
-    step = -(-n // parts)
-    pool = _thread_pool(parts - 1)
-    futures = [pool.submit(kernel, *args, k * step, min(n, (k + 1) * step))
-               for k in range(1, parts)]
-    kernel(*args, 0, min(n, step))
-    for f in futures:
-        f.result()
+    claims = itertools.count()
+    done = [0]
+    errors: list = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def work():
+        try:
+            while (c := next(claims)) < chunks:
+                kernel(*args, c * chunk, min(n, (c + 1) * chunk))
+                with lock:
+                    done[0] += 1
+                    if done[0] == chunks:
+                        finished.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+            finished.set()
+
+    pool = _thread_pool(threads - 1)
+    for _ in range(threads - 1):
+        pool.submit(work)
+    work()
+    finished.wait()
+    if errors:
+        raise errors[0]
 
 
 def _thread_pool(workers: int):

@@ -249,7 +249,7 @@ def test_kernels_compile_once_per_index_dtype():
 def test_images_split_over_threads_give_the_same_answer(palette, channels, monkeypatch):
     from palcli.cache import get_cube
 
-    monkeypatch.setattr(qmod, "_SPLIT_PIXELS", 1000)  # split even this small image
+    monkeypatch.setattr(qmod, "_CHUNK_PIXELS", 1000)  # split even this small image
     monkeypatch.setattr(qmod, "_use_numba", lambda pixels: True)
     cube = get_cube(palette)
     img = image(101, 73, channels, seed=9)
@@ -279,7 +279,7 @@ def test_numba_lookup_any_width_and_alignment(width, channels, offset):
 def test_spans_cover_every_pixel_once(monkeypatch):
     import numba
 
-    monkeypatch.setattr(qmod, "_SPLIT_PIXELS", 10)
+    monkeypatch.setattr(qmod, "_CHUNK_PIXELS", 10)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
     seen = np.zeros(1001, int)
 
@@ -288,6 +288,13 @@ def test_spans_cover_every_pixel_once(monkeypatch):
 
     qmod._spans(kernel, (seen,), 1001)
     assert (seen == 1).all()
+
+    def failing(arr, lo, hi):
+        if lo == 500:
+            raise RuntimeError("chunk 50")
+
+    with pytest.raises(RuntimeError, match="chunk 50"):
+        qmod._spans(failing, (seen,), 1001)
 
 
 ALL_COLOURS = np.arange(1 << 24, dtype=np.uint32).view(np.uint8).reshape(4096, 4096, 4)[..., 2::-1]
