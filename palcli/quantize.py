@@ -107,7 +107,8 @@ def _lookup_numba(flat_cube: np.ndarray, rgb: np.ndarray, out: np.ndarray) -> No
         m = n // 4  # four pixels in three words; the last n % 4 pixels one by one
         words = _readonly(data[:12 * m].view("<u4"), (m, 3))
         _spans(k.lookup_rgb_words_span, (flat_cube, words, out), m, unit=4)
-        k.lookup_span(flat_cube, _readonly(rgb, (-1, 3)), out, 4 * m, n)
+        if n > 4 * m:
+            k.lookup_span(flat_cube, _readonly(rgb, (-1, 3)), out, 4 * m, n)
 
 
 def _spans(kernel, args, n: int, unit: int = 1) -> None:

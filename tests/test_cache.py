@@ -74,6 +74,15 @@ def test_cache_dir_defaults_to_platform_user_cache(monkeypatch):
     assert str(cache.cache_dir()) == platformdirs.user_cache_dir("palcli")
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME is the Linux convention")
+def test_default_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("PALCLI_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a"))
+    assert cache.cache_dir() == tmp_path / "a" / "palcli"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
+    assert cache.cache_dir() == tmp_path / "b" / "palcli"
+
+
 def test_key_depends_on_colours_in_order_and_metric_not_name():
     reordered = Palette("four", PAL.colors[::-1])
     renamed = Palette("other name", PAL.colors)
