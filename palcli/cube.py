@@ -39,15 +39,23 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
     metric = check_metric(metric)
     from .kernels import cube_build as kb  # numba only when a cube is really built
 
-    out = np.empty((256, 256, 256), dtype=cube_dtype(colors.shape[0]))
-    col = np.ascontiguousarray(colors, dtype=np.int64)
+    # Equal colours have bit-equal distances, so only the first of each can win: build on the
+    # distinct colours in order of first appearance (the kernels' lowest-index rule then is the
+    # palette's) and map back.
+    _, first = np.unique(colors, axis=0, return_index=True)
+    first = np.sort(first)
+    distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
+    out = np.empty((256, 256, 256), dtype=cube_dtype(len(distinct)))
     if metric in ("rgb", "redmean"):
-        kb.build_int(col, metric == "redmean", out)
+        kb.build_int(distinct, metric == "redmean", out)
     elif metric in ("cie76", "oklab"):
-        kb.build_euclid(col, *space_tables(metric), out)
+        kb.build_euclid(distinct, *space_tables(metric), out)
     else:
-        kb.build_de00(col, *space_tables(metric), *_hue_weight_range(), out)
-    return out
+        kb.build_de00(distinct, *space_tables(metric), *_hue_weight_range(), out)
+    dtype = cube_dtype(colors.shape[0])
+    if len(first) == colors.shape[0] or (first == np.arange(len(first))).all():
+        return out.astype(dtype, copy=False)
+    return first.astype(dtype)[out]
 
 
 def space_tables(metric: str):

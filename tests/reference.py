@@ -106,28 +106,35 @@ def distance(rgb1, rgb2, metric):
     raise ValueError(metric)
 
 
-def nearest(rgb, palette, metric, chunk=1 << 16):
+def nearest(rgb, palette, metric, chosen=None, chunk=1 << 16):
     """(index, distance) of the nearest palette colour for each of rgb (N, 3) uint8: every
-    colour is tried in palette order and replaces the best only when strictly nearer."""
+    colour is tried in palette order and replaces the best only when strictly nearer.
+    With `chosen` (N,) indices, also the distance of each cell to its chosen colour."""
     rgb = np.asarray(rgb, dtype=np.uint8)
     palette = np.asarray(palette, dtype=np.uint8)
     idx = np.empty(len(rgb), dtype=np.int64)
     dist = np.empty(len(rgb))
+    dch = np.empty(len(rgb))
     for s in range(0, len(rgb), chunk):
-        idx[s:s + chunk], dist[s:s + chunk] = _nearest(rgb[s:s + chunk], palette, metric)
-    return idx, dist
+        e = slice(s, s + chunk)
+        idx[e], dist[e], dch[e] = _nearest(rgb[e], palette, metric,
+                                           None if chosen is None else chosen[e])
+    return (idx, dist) if chosen is None else (idx, dist, dch)
 
 
-def _nearest(rgb, palette, metric):
+def _nearest(rgb, palette, metric, chosen):
     if metric in ("cie76", "oklab", "ciede2000"):
         conv = oklab if metric == "oklab" else lab
-        x = conv(rgb).T.copy()
+        x = conv(rgb)
+        if metric != "ciede2000":
+            x = x.T.copy()     # coordinate rows for the Euclidean sums
         pc = conv(palette)
     best = np.full(len(rgb), np.inf)
     idx = np.zeros(len(rgb), dtype=np.int64)
+    dch = np.full(len(rgb), np.nan)
     for k, p in enumerate(palette):
         if metric == "ciede2000":
-            d = ciede2000(x.T, pc[k])
+            d = ciede2000(x, pc[k])
         elif metric in ("cie76", "oklab"):
             d = (x[0] - pc[k, 0]) ** 2 + (x[1] - pc[k, 1]) ** 2 + (x[2] - pc[k, 2]) ** 2
         else:
@@ -135,9 +142,13 @@ def _nearest(rgb, palette, metric):
         better = d < best
         best[better] = d[better]
         idx[better] = k
+        if chosen is not None:
+            here = chosen == k
+            dch[here] = d[here]
     if metric in ("cie76", "oklab"):
         best = np.sqrt(best)   # the order of squares is the order of distances
-    return idx, best
+        dch = np.sqrt(dch)
+    return idx, best, dch
 
 
 def nearest_rgb_fast(rgb, palette, chunk=1 << 15):

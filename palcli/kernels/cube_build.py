@@ -443,21 +443,20 @@ def build_euclid(col, T, A, P, o, mode, eps, kappa, lin, out):
 # --- ciede2000 ----------------------------------------------------------------------------------
 #
 # Cells and colours are in CIELAB (the cie76 space above). Exact CIEDE2000 is dear (two atan2,
-# five cosines/sines, an exp), so it runs only on colours that cheap safe lower bounds cannot
-# rule out. Writing x = dC'/S_C, y = dH'/S_H, dE00^2 = (dL/S_L)^2 + x^2 + y^2 + R_T x y and:
-#  * |R_T| = 2 rc |sin(2 dtheta)| with rc = sqrt(C'^7 / (C'^7 + 25^7)) <= 1 and
-#    dtheta <= 30 deg, so x^2 + y^2 + R_T x y >= (1 - rc |sin 2 dtheta|)(x^2 + y^2) >= 0.
+# five cosines/sines, an exp), so it decides only between colours that safe bounds cannot
+# separate. Writing x = dC'/S_C, y = dH'/S_H, dE00^2 = (dL/S_L)^2 + x^2 + y^2 + R_T x y, and:
+#  * |R_T| = 2 rc |sin 2 dtheta| with rc = sqrt(C'^7 / (C'^7 + 25^7)) <= 1 and dtheta <= 30 deg,
+#    so |R_T| <= 2 sin 60 < 2 and x^2 + y^2 + R_T x y lies within (1 -+ |R_T|/2)(x^2 + y^2).
 #  * dtheta = 30 exp(-((hbar' - 275) / 25)^2) is tiny unless hbar' is near 275 deg; hbar' is
-#    the bisector of the shorter arc between h1' and h2' (the hue of the non-neutral colour if
-#    one is neutral), the direction of the sum of the unit vectors (a'/C', b/C'), so the cosine
-#    of its angle to 275 deg bounds dtheta without an atan2.
-#  * dC'^2 + dH'^2 = |(a1', b1) - (a2', b2)|^2 (law of cosines; dH' = 2 sqrt(C1'C2') sin(dh'/2)),
-#    and S_H = 1 + 0.015 C' T <= 1 + 0.015 C' T_max <= S_C (T_max < 3), so
-#    x^2 + y^2 >= dC'^2 / S_C^2 + (dC'^2 + dH'^2 - dC'^2) / (1 + 0.015 C' T_max)^2.
-#  * a' = (1 + G) a with G in [0, 1/2] decreasing in the mean chroma; C' <= (1 + G) C.
-# Per block the same terms are bounded over the block's Lab box (below), giving candidates;
-# per cell an exact-but-cheaper lower bound (the terms above with G, C', S_L, S_C computed
-# exactly, no trigonometry) skips the candidates that cannot beat the best exact value so far.
+#    the bisector of the shorter arc between h1' and h2' (the hue of the chromatic colour if
+#    one is neutral): the direction of the sum of the unit vectors (a'/C', b/C').
+#  * dC'^2 + dH'^2 = |(a1', b1) - (a2', b2)|^2 (law of cosines; dH' = 2 sqrt(C1'C2') sin(dh'/2)).
+#  * S_H = 1 + 0.015 C' T with T_min <= T <= T_max < 3 (T_min, T_max from cube.py), so
+#    S_H <= S_C = 1 + 0.045 C'.
+#  * a' = (1 + G) a with G in [0, 1/2], decreasing in the mean chroma; C <= C' <= (1 + G) C.
+# Per block these terms are bounded over the block's Lab box (_de00_box_bounds); per pair of
+# cell and colour they are computed, all but the hue angles themselves (_pair_bounds). A
+# colour whose lower bound exceeds some colour's upper bound is never the nearest.
 
 _P25_7 = 25.0 ** 7
 
@@ -550,40 +549,46 @@ def _rc(cbarp):
     return np.sqrt(c7 / (c7 + _P25_7))
 
 
-@njit(cache=True, error_model="numpy")
-def _sin2dtheta(cosang):
-    """Bound of |sin(2 dtheta)| given the cosine of hbar's angle to 275 deg (> 1 for unknown).
-    Beyond 50 deg: dtheta <= 30 exp(-4); beyond 30 deg: <= 30 exp(-1.44)."""
-    if cosang < 0.6427876096865393 - 1e-9:     # cos 50 deg
-        return 0.0191884     # >= sin(2 * 30 exp(-4) deg) = 0.019187...
-    if cosang < 0.8660254037844387 - 1e-9:     # cos 30 deg
-        return 0.2451      # >= sin(2 * 30 exp(-1.44) deg) = 0.24508...
-    return 0.8660255       # >= sin 60 deg
-
-
 # the direction of hue 275 deg
 _U275A = 0.08715574274765817
 _U275B = -0.9961946980917455
 
 
+# Thresholds phi (degrees) on hbar's angle to 275 and the bound of |sin 2 dtheta| beyond each:
+# dtheta <= 30 exp(-(phi / 25)^2) there. Computed once here, constants to the kernels.
+_PHI = (10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 75.0)
+_PHI_COS = tuple(float(np.cos(np.radians(p))) - 1e-9 for p in _PHI)
+_PHI_SIN2 = tuple(float(np.sin(np.radians(2 * 30 * np.exp(-((p / 25) ** 2))))) * (1 + 1e-9)
+                  + 1e-12 for p in _PHI)
+_SIN60 = 0.8660255   # >= sin 60 deg
+_C30, _S30 = float(np.cos(np.radians(30))), 0.5
+_C6, _S6 = float(np.cos(np.radians(6))), float(np.sin(np.radians(6)))
+_C63, _S63 = float(np.cos(np.radians(63))), float(np.sin(np.radians(63)))
+
+
 @njit(cache=True, error_model="numpy")
-def _pair_lb(L1, a1, b1, c1, L2, a2, b2, c2, tmax):
-    """A lower bound of de00 for one pair: exact G, C', S_L, S_C, no trigonometry."""
-    g1 = 1.0 + _g(0.5 * (c1 + c2))
-    a1p = g1 * a1
-    a2p = g1 * a2
+def _pair_bounds(L1, a1, b1, c1, L2, a2, b2, c2, tmin, tmax):
+    """(lower, upper) bounds of de00^2 for one pair, without inverse trigonometry.
+
+    G, C', S_L, S_C are computed as in de00. dH'^2 = |dv'|^2 - dC'^2 (law of cosines).
+    hbar' is the direction of w = v1'/C1' + v2'/C2' (the bisector of the shorter hue arc, or
+    the hue of the only chromatic colour), so with (cos, sin) of hbar' = w / |w| the hue weight
+    T, hence S_H, follows from multiple-angle identities; the cosine of hbar's angle to 275 deg
+    bounds |R_T| / 2 = rc |sin 2 dtheta| by the _PHI ladder. With x = dC'/S_C, |y| = |dH'|/S_H:
+    de00^2 = (dL/S_L)^2 + x^2 + y^2 + R_T x y lies within (dL/S_L)^2 + x^2 + y^2 +- |R_T x y|.
+    When |w| is tiny (hues nearly opposite) T and dtheta fall back to their global ranges.
+    """
+    s = 1.0 + _g(0.5 * (c1 + c2))
+    a1p = s * a1
+    a2p = s * a2
     c1p = _hypot(a1p, b1)
     c2p = _hypot(a2p, b2)
     cbp = 0.5 * (c1p + c2p)
     da = a1p - a2p
     db = b1 - b2
-    dv2 = da * da + db * db
     dc = c1p - c2p
-    dc2 = dc * dc
+    dh2 = max(da * da + db * db - dc * dc, 0.0)
     sc = 1.0 + 0.045 * cbp
-    shmax = 1.0 + 0.015 * cbp * tmax
-    xy = dc2 / (sc * sc) + max(dv2 - dc2, 0.0) / (shmax * shmax)
-    # hue of the bisector
     wa = 0.0
     wb = 0.0
     if c1p > 0.0:
@@ -593,10 +598,39 @@ def _pair_lb(L1, a1, b1, c1, L2, a2, b2, c2, tmax):
         wa += a2p / c2p
         wb += b2 / c2p
     wn = _hypot(wa, wb)
-    cosang = (wa * _U275A + wb * _U275B) / wn if wn > 1e-6 else 2.0
-    k = 1.0 - _rc(cbp) * _sin2dtheta(cosang)
+    if wn > 1e-3:
+        ch = wa / wn
+        sh_ = wb / wn
+        c2h = ch * ch - sh_ * sh_
+        s2h = 2.0 * sh_ * ch
+        c3h = ch * (4.0 * ch * ch - 3.0)
+        s3h = sh_ * (3.0 - 4.0 * sh_ * sh_)
+        c4h = 2.0 * c2h * c2h - 1.0
+        s4h = 2.0 * s2h * c2h
+        t = (1.0 - 0.17 * (ch * _C30 + sh_ * _S30) + 0.24 * c2h
+             + 0.32 * (c3h * _C6 - s3h * _S6) - 0.20 * (c4h * _C63 + s4h * _S63))
+        tlo = t - 1e-9
+        thi = t + 1e-9
+        cosang = ch * _U275A + sh_ * _U275B
+        sin2 = _SIN60
+        for q in range(len(_PHI)):
+            if cosang < _PHI_COS[q]:
+                sin2 = _PHI_SIN2[q]
+    else:
+        tlo = tmin
+        thi = tmax
+        sin2 = _SIN60
+    shlo = 1.0 + 0.015 * cbp * tlo
+    shhi = 1.0 + 0.015 * cbp * thi
+    x2 = dc * dc / (sc * sc)
+    ylo2 = dh2 / (shhi * shhi)
+    yhi2 = dh2 / (shlo * shlo)
+    rt = 2.0 * _rc(cbp) * sin2
     dl = (L1 - L2) / _sl(0.5 * (L1 + L2))
-    return np.sqrt(dl * dl + k * xy) * (1.0 - 1e-9)
+    dl2 = dl * dl
+    lo2 = dl2 + x2 + ylo2 - rt * np.sqrt(x2 * yhi2)
+    hi2 = dl2 + x2 + yhi2 + rt * np.sqrt(x2 * yhi2)
+    return max(lo2, 0.0) * (1.0 - 2e-9), hi2 * (1.0 + 2e-9) + 1e-24
 
 
 @njit(cache=True, error_model="numpy")
@@ -720,15 +754,37 @@ def _de00_box_bounds(lab, labc, labh, cand, n, box, tmin, tmax, lo, hi):
         hi[j] = np.sqrt(hi2)
 
 
+_SUB = 4      # cells per side of the sub-blocks a FINE block is searched by for ciede2000
+
+
+@njit(cache=True)
+def _sub_box(x, sr, sg, sb, box):
+    """The exact box, with margin, of the cells of the _SUB^3 sub-block at (sr, sg, sb)."""
+    for j in range(3):
+        lo = np.inf
+        hi = -np.inf
+        for r in range(sr, sr + _SUB):
+            for g in range(sg, sg + _SUB):
+                i0 = (r * FINE + g) * FINE
+                for b in range(sb, sb + _SUB):
+                    v = x[j, i0 + b]
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+        m = MARGIN * (1.0 + abs(lo) + abs(hi))
+        box[j, 0] = lo - m
+        box[j, 1] = hi + m
+
+
 @njit(cache=True, error_model="numpy")
-def _de00_cells(lab, labc, labh, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, d0, r0, g0, b0,
-                out):
+def _de00_cells(lab, labc, labh, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, lb0, ub0, lbs,
+                r0, g0, b0, out):
     """Exact CIEDE2000 argmin over cand[:m] for each cell of the block, lowest index on ties.
 
-    k0, the nearest colour of the centre cell, gives each cell i an upper bound d0[i] of its
-    minimum, so max(d0) bounds every cell's minimum and a colour whose box lower bound exceeds
-    it is dropped. Each cell then starts from d0[i] and computes exact de00 only for the
-    colours whose pair lower bound does not exceed its best so far.
+    k0, the nearest colour of the block's centre cell, gives each cell i an upper bound ub0[i]
+    of its minimum (lb0, ub0, lbs hold squared bounds). In each _SUB^3 sub-block, a colour whose lower bound over the sub-block's
+    box exceeds the largest ub0 there is nearest to none of its cells. Per cell, the colours
+    whose pair lower bound does not exceed the least pair upper bound survive: one survivor is
+    the answer, else exact de00 decides among the survivors in index order.
     """
     ic = (FINE // 2) * (FINE * FINE + FINE + 1)
     k0 = cand[0]
@@ -739,40 +795,73 @@ def _de00_cells(lab, labc, labh, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, 
         if d < best:
             best = d
             k0 = k
-    u = 0.0
     for i in range(_FN):
-        d0[i] = de00(x[0, i], x[1, i], x[2, i], xc[i], lab[0, k0], lab[1, k0], lab[2, k0],
-                     labc[k0])
-        u = max(u, d0[i])
-    _de00_box_bounds(lab, labc, labh, cand, m, box, tmin, tmax, lo, hi)
-    n = 0
-    for j in range(m):
-        if lo[j] <= u * (1.0 + MARGIN):
-            keep[n] = cand[j]
-            n += 1
-    i = 0
-    for r in range(r0, r0 + FINE):
-        for g in range(g0, g0 + FINE):
-            for b in range(b0, b0 + FINE):
-                L1 = x[0, i]
-                a1 = x[1, i]
-                b1 = x[2, i]
-                c1 = xc[i]
-                best = d0[i]
-                bi = k0
-                for j in range(n):
-                    k = keep[j]
-                    if k == k0:
-                        continue
-                    lb = _pair_lb(L1, a1, b1, c1, lab[0, k], lab[1, k], lab[2, k], labc[k], tmax)
-                    if lb > best:
-                        continue
-                    d = de00(L1, a1, b1, c1, lab[0, k], lab[1, k], lab[2, k], labc[k])
-                    if d < best or (d == best and k < bi):
-                        best = d
-                        bi = k
-                out[r, g, b] = bi
-                i += 1
+        lb0[i], ub0[i] = _pair_bounds(x[0, i], x[1, i], x[2, i], xc[i], lab[0, k0],
+                                      lab[1, k0], lab[2, k0], labc[k0], tmin, tmax)
+    for sr in range(0, FINE, _SUB):
+        for sg in range(0, FINE, _SUB):
+            for sb in range(0, FINE, _SUB):
+                u = 0.0
+                for r in range(sr, sr + _SUB):
+                    for g in range(sg, sg + _SUB):
+                        i0 = (r * FINE + g) * FINE
+                        for b in range(sb, sb + _SUB):
+                            u = max(u, ub0[i0 + b])
+                u = np.sqrt(u)
+                _sub_box(x, sr, sg, sb, box)
+                _de00_box_bounds(lab, labc, labh, cand, m, box, tmin, tmax, lo, hi)
+                n = 0
+                for j in range(m):
+                    if cand[j] == k0 or lo[j] <= u * (1.0 + MARGIN):
+                        keep[n] = cand[j]
+                        hi[n] = lo[j] * lo[j]      # the squared box bound, per kept colour
+                        n += 1
+                for r in range(sr, sr + _SUB):
+                    for g in range(sg, sg + _SUB):
+                        i0 = (r * FINE + g) * FINE
+                        for b in range(sb, sb + _SUB):
+                            out[r0 + r, g0 + g, b0 + b] = _de00_cell(
+                                lab, labc, keep, hi, n, x, xc, i0 + b, k0, lb0, ub0, lbs,
+                                tmin, tmax)
+
+
+@njit(cache=True, error_model="numpy")
+def _de00_cell(lab, labc, keep, boxlo2, n, x, xc, i, k0, lb0, ub0, lbs, tmin, tmax):
+    """The answer for cell i among keep[:n]; boxlo2 are their squared sub-block lower bounds,
+    which rule a colour out before its pair bounds are computed."""
+    L1 = x[0, i]
+    a1 = x[1, i]
+    b1 = x[2, i]
+    c1 = xc[i]
+    ubmin = ub0[i]
+    for j in range(n):
+        k = keep[j]
+        if k == k0:
+            lbs[j] = lb0[i]
+            continue
+        if boxlo2[j] * (1.0 - 2e-9) > ubmin:
+            lbs[j] = np.inf
+            continue
+        lbs[j], ub = _pair_bounds(L1, a1, b1, c1, lab[0, k], lab[1, k], lab[2, k], labc[k],
+                                  tmin, tmax)
+        ubmin = min(ubmin, ub)
+    alive = 0
+    bi = k0
+    for j in range(n):
+        if lbs[j] <= ubmin:
+            alive += 1
+            bi = keep[j]
+    if alive > 1:
+        best = np.inf
+        for j in range(n):
+            if lbs[j] > ubmin or lbs[j] > best * best:
+                continue
+            k = keep[j]
+            d = de00(L1, a1, b1, c1, lab[0, k], lab[1, k], lab[2, k], labc[k])
+            if d < best:
+                best = d
+                bi = k
+    return bi
 
 
 @njit(cache=True, error_model="numpy")
@@ -796,7 +885,9 @@ def build_de00(col, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
         B0 = (t % _NC) * COARSE
         lo = np.empty(k_all)
         hi = np.empty(k_all)
-        d0 = np.empty(_FN)
+        lb0 = np.empty(_FN)
+        ub0 = np.empty(_FN)
+        lbs = np.empty(k_all)
         box = np.empty((3, 2))
         sc = np.empty((5, 3))
         ts = np.empty((3, _FN))
@@ -829,4 +920,4 @@ def build_de00(col, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
             else:
                 _chroma(x, _FN, xc)
                 _de00_cells(lab, labc, labh, fine2, m, x, xc, box, tmin, tmax, lo, hi, fine,
-                            d0, r0, g0, b0, out)
+                            lb0, ub0, lbs, r0, g0, b0, out)
