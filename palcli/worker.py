@@ -64,7 +64,8 @@ def _convert(task: Task, settings: Settings) -> int:
 
     def write(fp):
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
-                    durations=info.durations, loop=info.loop, name=task.input)
+                    durations=info.durations, loop=info.loop, name=task.input,
+                    dithered=settings.dither != "none")
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
