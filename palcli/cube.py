@@ -41,21 +41,18 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
 
     # Equal colours have bit-equal distances, so only the first of each can win: build on the
     # distinct colours in order of first appearance (the kernels' lowest-index rule then is the
-    # palette's) and map back.
+    # palette's); the kernels write each one's palette index.
     _, first = np.unique(colors, axis=0, return_index=True)
     first = np.sort(first)
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
-    out = np.empty((256, 256, 256), dtype=cube_dtype(len(distinct)))
+    out = np.empty((256, 256, 256), dtype=cube_dtype(colors.shape[0]))
     if metric in ("rgb", "redmean"):
-        kb.build_int(distinct, metric == "redmean", out)
+        kb.build_int(distinct, first, metric == "redmean", out)
     elif metric in ("cie76", "oklab"):
-        kb.build_euclid(distinct, *space_tables(metric), out)
+        kb.build_euclid(distinct, first, *space_tables(metric), out)
     else:
-        kb.build_de00(distinct, *space_tables(metric), *_hue_weight_range(), out)
-    dtype = cube_dtype(colors.shape[0])
-    if len(first) == colors.shape[0] or (first == np.arange(len(first))).all():
-        return out.astype(dtype, copy=False)
-    return first.astype(dtype)[out]
+        kb.build_de00(distinct, first, *space_tables(metric), *_hue_weight_range(), out)
+    return out
 
 
 def space_tables(metric: str):

@@ -1,12 +1,14 @@
 """numba kernels that fill the 256x256x256 nearest-colour cube, exactly, by pruning per block.
 
-The cube is cut into 32^3-cell blocks (one parallel task each) and those into 8^3-cell blocks.
-For each block every candidate colour gets a lower bound (its distance to the closest possible
-cell) and an upper bound (to the farthest). A colour whose lower bound exceeds the smallest
-upper bound is farther from every cell of the block than that colour, so it is dropped; the
-8^3 blocks start from their 32^3 parent's survivors. When one colour survives it fills the
-block; otherwise every cell takes the exact argmin over the survivors, visited in palette order
-with a strict `<`, so the lowest index wins a tie exactly as a brute force would.
+The cube is cut into 32^3-cell blocks (one parallel task each) and those into 8^3-cell blocks
+(through 16^3 for the integer metrics, and down to 4^3 where many colours remain). For each
+block every candidate colour gets a lower bound (its distance to the closest possible cell) and
+an upper bound (to the farthest). A colour whose lower bound exceeds the smallest upper bound is
+farther from every cell of the block than that colour, so it is dropped; each block starts from
+its parent's survivors. When one colour survives it fills the block; otherwise every cell takes
+the exact argmin over the survivors, visited in palette order with a strict `<`, so the lowest
+index wins a tie exactly as a brute force would. The kernels work on distinct colours and write
+ids[k], the palette index of distinct colour k.
 """
 
 import numpy as np
@@ -39,10 +41,10 @@ def _keep(cand, n, lo, hi, slack, out):
 
 
 @njit(cache=True)
-def _fill(out, r0, g0, b0, k):
-    for r in range(r0, r0 + FINE):
-        for g in range(g0, g0 + FINE):
-            for b in range(b0, b0 + FINE):
+def _fill(out, r0, g0, b0, k, size=FINE):
+    for r in range(r0, r0 + size):
+        for g in range(g0, g0 + size):
+            for b in range(b0, b0 + size):
                 out[r, g, b] = k
 
 
@@ -88,22 +90,22 @@ def _int_bounds(col, cand, n, redmean, r0, g0, b0, size, lo, hi):
 
 
 @njit(cache=True)
-def _int_cells(col, cand, m, redmean, r0, g0, b0, out):
-    """Exact argmin over cand[:m] (in index order, strict <) for every cell of a FINE block."""
-    best = np.full(_FN, np.iinfo(np.int64).max, dtype=np.int64)
-    besti = np.zeros(_FN, dtype=np.int64)
+def _int_cells(col, ids, cand, m, redmean, r0, g0, b0, size, best, besti, out):
+    """Exact argmin over cand[:m] (in index order, strict <) for every cell of a size^3 block;
+    best, besti are scratch of size^3 entries at least."""
     dg = np.empty(FINE, dtype=np.int64)
     db = np.empty(FINE, dtype=np.int64)
+    best[:] = np.iinfo(np.int64).max
+    wg = 2048 if redmean else 1
     for j in range(m):
         k = cand[j]
         cr = col[k, 0]
-        for i in range(FINE):
+        for i in range(size):
             x = g0 + i - col[k, 1]
-            dg[i] = x * x
+            dg[i] = wg * x * x
             y = b0 + i - col[k, 2]
             db[i] = y * y
-        wg = 2048 if redmean else 1
-        for ri in range(FINE):
+        for ri in range(size):
             r = r0 + ri
             x = r - cr
             if redmean:
@@ -112,24 +114,28 @@ def _int_cells(col, cand, m, redmean, r0, g0, b0, out):
             else:
                 dr = x * x
                 wb = 1
-            for gi in range(FINE):
-                base = dr + wg * dg[gi]
-                c0 = (ri * FINE + gi) * FINE
-                for bi in range(FINE):
+            for gi in range(size):
+                base = dr + dg[gi]
+                c0 = (ri * size + gi) * size
+                for bi in range(size):
                     d = base + wb * db[bi]
                     if d < best[c0 + bi]:
                         best[c0 + bi] = d
                         besti[c0 + bi] = k
-    for ri in range(FINE):
-        for gi in range(FINE):
-            c0 = (ri * FINE + gi) * FINE
-            for bi in range(FINE):
-                out[r0 + ri, g0 + gi, b0 + bi] = besti[c0 + bi]
+    for ri in range(size):
+        for gi in range(size):
+            c0 = (ri * size + gi) * size
+            for bi in range(size):
+                out[r0 + ri, g0 + gi, b0 + bi] = ids[besti[c0 + bi]]
+
+
+_SPLIT = 8   # more survivors than this in a FINE block: search it by 4^3 sub-blocks
 
 
 @njit(cache=True, parallel=True)
-def build_int(col, redmean, out):
-    """Fill out (256,256,256) with the nearest of col (K,3) int64 under rgb or redmean."""
+def build_int(col, ids, redmean, out):
+    """Fill out (256,256,256) with ids[k] for the nearest col[k] (K,3 int64) under rgb or
+    redmean."""
     k_all = col.shape[0]
     for t in prange(_NC * _NC * _NC):
         R0 = (t // (_NC * _NC)) * COARSE
@@ -137,21 +143,51 @@ def build_int(col, redmean, out):
         B0 = (t % _NC) * COARSE
         lo = np.empty(k_all, dtype=np.int64)
         hi = np.empty(k_all, dtype=np.int64)
+        best = np.empty(_FN, dtype=np.int64)
+        besti = np.zeros(_FN, dtype=np.int64)
         everyone = np.arange(k_all)
         coarse = np.empty(k_all, dtype=np.int64)
+        mid = np.empty(k_all, dtype=np.int64)
         fine = np.empty(k_all, dtype=np.int64)
+        finer = np.empty(k_all, dtype=np.int64)
         _int_bounds(col, everyone, k_all, redmean, R0, G0, B0, COARSE, lo, hi)
-        n = _keep(everyone, k_all, lo, hi, 0.0, coarse)
-        for s in range(_NF * _NF * _NF):
-            r0 = R0 + (s // (_NF * _NF)) * FINE
-            g0 = G0 + ((s // _NF) % _NF) * FINE
-            b0 = B0 + (s % _NF) * FINE
-            _int_bounds(col, coarse, n, redmean, r0, g0, b0, FINE, lo, hi)
-            m = _keep(coarse, n, lo, hi, 0.0, fine)
-            if m == 1:
-                _fill(out, r0, g0, b0, fine[0])
+        n0 = _keep(everyone, k_all, lo, hi, 0.0, coarse)
+        half = COARSE // 2
+        for hq in range(8):     # 16^3 blocks: dense clusters of colours leave many survivors
+            Rh = R0 + (hq >> 2) * half
+            Gh = G0 + ((hq >> 1) & 1) * half
+            Bh = B0 + (hq & 1) * half
+            _int_bounds(col, coarse, n0, redmean, Rh, Gh, Bh, half, lo, hi)
+            n = _keep(coarse, n0, lo, hi, 0.0, mid)
+            for s in range(8):
+                r0 = Rh + (s >> 2) * FINE
+                g0 = Gh + ((s >> 1) & 1) * FINE
+                b0 = Bh + (s & 1) * FINE
+                _int_fine(col, ids, mid, n, redmean, r0, g0, b0, lo, hi, fine, finer, best,
+                          besti, out)
+
+
+@njit(cache=True)
+def _int_fine(col, ids, cand, n, redmean, r0, g0, b0, lo, hi, fine, finer, best, besti, out):
+    """One FINE block from its parent's survivors cand[:n]: filled, searched, or split."""
+    _int_bounds(col, cand, n, redmean, r0, g0, b0, FINE, lo, hi)
+    m = _keep(cand, n, lo, hi, 0.0, fine)
+    if m == 1:
+        _fill(out, r0, g0, b0, ids[fine[0]])
+    elif m <= _SPLIT:
+        _int_cells(col, ids, fine, m, redmean, r0, g0, b0, FINE, best, besti, out)
+    else:
+        h = FINE // 2
+        for q in range(8):
+            r1 = r0 + (q >> 2) * h
+            g1 = g0 + ((q >> 1) & 1) * h
+            b1 = b0 + (q & 1) * h
+            _int_bounds(col, fine, m, redmean, r1, g1, b1, h, lo, hi)
+            m2 = _keep(fine, m, lo, hi, 0.0, finer)
+            if m2 == 1:
+                _fill(out, r1, g1, b1, ids[finer[0]], h)
             else:
-                _int_cells(col, fine, m, redmean, r0, g0, b0, out)
+                _int_cells(col, ids, finer, m2, redmean, r1, g1, b1, h, best, besti, out)
 
 
 # --- float metrics in a Euclidean space: cie76 (CIELAB) and oklab -------------------------------
@@ -360,7 +396,7 @@ def _box_bounds(pc, cand, n, box, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
-def _euclid_cells(pc, cand, m, x, r0, g0, b0, best, besti, out):
+def _euclid_cells(pc, ids, cand, m, x, r0, g0, b0, best, besti, out):
     best[:] = np.inf
     for j in range(m):
         k = cand[j]
@@ -379,7 +415,7 @@ def _euclid_cells(pc, cand, m, x, r0, g0, b0, best, besti, out):
     for r in range(r0, r0 + FINE):
         for g in range(g0, g0 + FINE):
             for b in range(b0, b0 + FINE):
-                out[r, g, b] = besti[i]
+                out[r, g, b] = ids[besti[i]]
                 i += 1
 
 
@@ -395,8 +431,8 @@ def palette_space(col, T, P, o, mode, eps, kappa):
 
 
 @njit(cache=True, parallel=True)
-def build_euclid(col, T, A, P, o, mode, eps, kappa, lin, out):
-    """Fill out with the nearest of col (K,3) int64 by Euclidean distance in the space
+def build_euclid(col, ids, T, A, P, o, mode, eps, kappa, lin, out):
+    """Fill out with ids[k] for the nearest col[k] (K,3 int64) by Euclidean distance in the space
     (T, A, P, o): mode 0 is CIELAB's f with eps and kappa, mode 1 the cube root (OKLab)."""
     k_all = col.shape[0]
     pc = palette_space(col, T, P, o, mode, eps, kappa)
@@ -428,16 +464,16 @@ def build_euclid(col, T, A, P, o, mode, eps, kappa, lin, out):
             _box_bounds(pc, coarse, n, box, lo, hi)
             m = _keep(coarse, n, lo, hi, MARGIN, fine)
             if m == 1:
-                _fill(out, r0, g0, b0, fine[0])
+                _fill(out, r0, g0, b0, ids[fine[0]])
                 continue
             _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, ts, fs, x)
             _cell_box(x, box)
             _box_bounds(pc, fine, m, box, lo, hi)
             m = _keep(fine, m, lo, hi, MARGIN, fine2)
             if m == 1:
-                _fill(out, r0, g0, b0, fine2[0])
+                _fill(out, r0, g0, b0, ids[fine2[0]])
             else:
-                _euclid_cells(pc, fine2, m, x, r0, g0, b0, best, besti, out)
+                _euclid_cells(pc, ids, fine2, m, x, r0, g0, b0, best, besti, out)
 
 
 # --- ciede2000 ----------------------------------------------------------------------------------
@@ -776,8 +812,8 @@ def _sub_box(x, sr, sg, sb, box):
 
 
 @njit(cache=True, error_model="numpy")
-def _de00_cells(lab, labc, labh, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, lb0, ub0, lbs,
-                r0, g0, b0, out):
+def _de00_cells(lab, labc, labh, ids, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, lb0, ub0,
+                lbs, r0, g0, b0, out):
     """Exact CIEDE2000 argmin over cand[:m] for each cell of the block, lowest index on ties.
 
     k0, the nearest colour of the block's centre cell, gives each cell i an upper bound ub0[i]
@@ -820,9 +856,9 @@ def _de00_cells(lab, labc, labh, cand, m, x, xc, box, tmin, tmax, lo, hi, keep, 
                     for g in range(sg, sg + _SUB):
                         i0 = (r * FINE + g) * FINE
                         for b in range(sb, sb + _SUB):
-                            out[r0 + r, g0 + g, b0 + b] = _de00_cell(
+                            out[r0 + r, g0 + g, b0 + b] = ids[_de00_cell(
                                 lab, labc, keep, hi, n, x, xc, i0 + b, k0, lb0, ub0, lbs,
-                                tmin, tmax)
+                                tmin, tmax)]
 
 
 @njit(cache=True, error_model="numpy")
@@ -871,8 +907,8 @@ def _chroma(x, n, xc):
 
 
 @njit(cache=True, parallel=True)
-def build_de00(col, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
-    """Fill out with the CIEDE2000-nearest of col (K,3) int64; (T .. lin) describe CIELAB as for
+def build_de00(col, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
+    """Fill out with ids[k] for the CIEDE2000-nearest col[k] (K,3 int64); (T .. lin) describe CIELAB as for
     build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues."""
     k_all = col.shape[0]
     lab = palette_space(col, T, P, o, mode, eps, kappa)
@@ -909,15 +945,15 @@ def build_de00(col, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
             _de00_box_bounds(lab, labc, labh, coarse, n, box, tmin, tmax, lo, hi)
             m = _keep(coarse, n, lo, hi, MARGIN, fine)
             if m == 1:
-                _fill(out, r0, g0, b0, fine[0])
+                _fill(out, r0, g0, b0, ids[fine[0]])
                 continue
             _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, ts, fs, x)
             _cell_box(x, box)
             _de00_box_bounds(lab, labc, labh, fine, m, box, tmin, tmax, lo, hi)
             m = _keep(fine, m, lo, hi, MARGIN, fine2)
             if m == 1:
-                _fill(out, r0, g0, b0, fine2[0])
+                _fill(out, r0, g0, b0, ids[fine2[0]])
             else:
                 _chroma(x, _FN, xc)
-                _de00_cells(lab, labc, labh, fine2, m, x, xc, box, tmin, tmax, lo, hi, fine,
-                            lb0, ub0, lbs, r0, g0, b0, out)
+                _de00_cells(lab, labc, labh, ids, fine2, m, x, xc, box, tmin, tmax, lo, hi,
+                            fine, lb0, ub0, lbs, r0, g0, b0, out)
