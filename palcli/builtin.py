@@ -23,7 +23,9 @@ def names() -> list[str]:
 
 
 def exists(name: str) -> bool:
-    return bool(name) and "/" not in name and "\\" not in name and path(name).is_file()
+    # Compared with the shipped names, not stat()ed: any string may arrive here (inline palettes
+    # of 256 colours are longer than a file name may be).
+    return name.lower() in names()
 
 
 def path(name: str) -> Path:

@@ -71,13 +71,13 @@ def load_palette(spec, name: str | None = None) -> Palette:
     if builtin.exists(spec):
         return _load_file(builtin.path(spec), name or spec.lower())
     path = Path(spec)
-    if path.suffix and (path.exists() or os.sep in spec or "/" in spec):
+    if path.suffix and (_exists(path) or os.sep in spec or "/" in spec):
         return _load_file(path, name)
     from .formats.inline import looks_inline, read_inline
 
     if looks_inline(spec):
         return Palette(name or "inline", read_inline(spec))
-    if path.exists():
+    if _exists(path):
         return _load_file(path, name)
     raise PaletteError(spec, "no such palette file or built-in palette (see 'palcli palette list')")
 
@@ -90,6 +90,14 @@ def save_palette(palette, path) -> None:
     from .formats import write_palette_file
 
     write_palette_file(load_palette(palette), Path(path))
+
+
+def _exists(path: Path) -> bool:
+    # A long inline palette is no file name at all: stat() then fails with ENAMETOOLONG.
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _load_file(path: Path, name: str | None) -> Palette:

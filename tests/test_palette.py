@@ -156,3 +156,16 @@ def test_builtin_source_tree_fallback(monkeypatch):
     d = builtin.directory()
     assert d == Path(builtin.__file__).resolve().parent.parent / "palettes"
     assert set(REQUIRED) <= set(builtin.names())
+
+
+def test_long_inline_palette_is_not_taken_for_a_file_name():
+    # 256 colours inline are longer than a file name may be (ENAMETOOLONG on stat()).
+    colors = [f"#{i:02x}{255 - i:02x}{i // 2:02x}" for i in range(256)]
+    pal = load_palette(",".join(colors))
+    assert len(pal) == 256
+    assert pal.hex() == colors
+
+
+def test_long_unknown_name_is_a_palette_error():
+    with pytest.raises(PaletteError, match="no such palette"):
+        load_palette("x" * 5000)
