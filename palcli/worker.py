@@ -79,10 +79,8 @@ def _convert(task: Task, settings: Settings) -> int:
 
 def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
     """(palette indices, transparent mask or None) for one (H, W, 4) frame."""
-    if settings.dither == "none" and "palcli.kernels.lookup" not in sys.modules:
-        idx = _lookup_rgbx(cube, frame)
-    elif settings.dither == "none":  # numba is loaded already: its kernel is faster still
-        from .quantize import lookup
+    if settings.dither == "none":
+        from .quantize import lookup  # numpy until numba pays for itself (see its docstring)
 
         idx = lookup(cube, frame)
     else:
@@ -98,17 +96,6 @@ def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
         if not mask.any():
             mask = None
     return idx, mask
-
-
-def _lookup_rgbx(cube: np.ndarray, rgbx: np.ndarray) -> np.ndarray:
-    """cube[r, g, b] per pixel of an (H, W, 4) array, in numpy without numba's start-up.
-
-    Bytes r, g, b, x read as a big-endian uint32 and shifted right by 8 are the flat cube index
-    r << 16 | g << 8 | b: one pass to the index and one gather, ~5 ms a megapixel here (numba
-    would cost ~0.9 s to load in each process before saving anything).
-    """
-    px = np.ascontiguousarray(rgbx).view(">u4")[..., 0]
-    return cube.reshape(-1).take(np.right_shift(px, 8, dtype=np.intp))
 
 
 def write_atomic(path: str, write) -> None:
