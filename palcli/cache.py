@@ -23,7 +23,6 @@ import hashlib
 import json
 import mmap
 import os
-import tempfile
 import threading
 import warnings
 import weakref
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomic
 from .errors import PalcliWarning
 from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
@@ -162,7 +162,7 @@ def clear_cache() -> int:
     d = cache_dir()
     freed = 0
     if d.is_dir():
-        for path in list(d.glob(f"*{SUFFIX}")) + list(d.glob(f".*{SUFFIX}.tmp")):
+        for path in list(d.glob(f"*{SUFFIX}")) + list(d.glob(f".*{SUFFIX}*.tmp")):
             try:
                 size = path.stat().st_size
                 path.unlink()
@@ -265,23 +265,12 @@ def _write_atomic(path: Path, header: bytes, cube: np.ndarray) -> None:
     Concurrent builders each write their own temp file; the last rename wins and both files hold
     identical bytes. No fsync: a file cut short by a crash fails verification and is rebuilt.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f"{SUFFIX}.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(header)
-            f.write(memoryview(cube).cast("B"))
-        try:
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600; the cache may be shared by several users
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    def write(f):
+        f.write(header)
+        f.write(memoryview(cube).cast("B"))
+
+    write_atomic(path, write, makedirs=True)
 
 
 def _warn_unwritable(d: Path, exc: OSError) -> None:

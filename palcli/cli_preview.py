@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 import click
 
@@ -52,19 +51,11 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
 
 
 def _save_atomic(sheet, output: str) -> None:
-    """Write to a temp file beside output, then rename: never a half-written sheet."""
+    """Never a half-written sheet: a temp file beside output, then a rename."""
+    from .atomic import write_atomic
     from .errors import UsageError
 
-    directory = os.path.dirname(os.path.abspath(output))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".palcli-preview-", suffix=".png", dir=directory)
+        write_atomic(output, lambda f: sheet.save(f, format="PNG"))
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write there ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sheet.save(f, format="PNG")
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        raise UsageError(f"{output}: cannot write there ({exc.strerror or exc})") from None

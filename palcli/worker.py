@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from .atomic import write_atomic as _write_atomic
 from .errors import ImageError, PalcliWarning
 from .plan import SAME_KEEPS, STDIO, Settings, Task
 from .report import ERROR, OK, Result
@@ -99,19 +100,5 @@ def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
 
 
 def write_atomic(path: str, write) -> None:
-    """Call write(file) on a temp file beside path, then rename it over path; on any failure
-    or interrupt the temp file is removed and path is untouched."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write through temp_path(path), a name the parent can find and remove after a kill."""
+    _write_atomic(path, write, tmp=temp_path(path), makedirs=True)

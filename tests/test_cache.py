@@ -115,7 +115,7 @@ def test_built_once_written_then_mapped_from_file(builds):
 
 
 def test_uint16_cube_round_trips(builds):
-    cube = cache.get_cube(BIG, "rgb")
+    cache.get_cube(BIG, "rgb")
     cache._memo.clear()
     mapped = cache.get_cube(BIG, "rgb")
     assert mapped.dtype == np.uint16 and len(builds) == 1

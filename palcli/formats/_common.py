@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import PaletteError
 
 MAX_COLORS = 65536
@@ -57,34 +56,8 @@ def parse_byte(token: str) -> int | None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write data to path through a temp file in the same directory and a rename.
-
-    A reader never sees a half-written palette, and a failure leaves any old file in place.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write data to path atomically; an OSError becomes a PaletteError naming the file."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        write_atomic(path, lambda f: f.write(data))
     except OSError as exc:
         raise PaletteError(str(path), f"cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp creates the file 0600; give it the mode a plain open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _unlink_quietly(tmp)
-        raise PaletteError(str(path), f"cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def _unlink_quietly(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
