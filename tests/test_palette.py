@@ -153,8 +153,11 @@ def test_builtin_source_tree_fallback(monkeypatch):
         raise ModuleNotFoundError("palcli.palettes")
 
     monkeypatch.setattr(importlib.resources, "files", missing)
+    # As if palcli were imported from this checkout (the tests may run on an installed wheel).
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.setattr(builtin, "__file__", str(repo / "palcli" / "builtin.py"))
     d = builtin.directory()
-    assert d == Path(builtin.__file__).resolve().parent.parent / "palettes"
+    assert d == repo / "palettes"
     assert set(REQUIRED) <= set(builtin.names())
 
 
