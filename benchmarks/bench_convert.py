@@ -68,8 +68,12 @@ def du(d: Path) -> int:
 
 
 def palcli_cmd(*args) -> list[str]:
-    exe = shutil.which("palcli")
-    return [exe, *args] if exe else [sys.executable, "-m", "palcli.cli", *args]
+    # The entry point installed beside this Python, as a venv has it; a version manager's shim
+    # on PATH (pyenv's is a shell script) would add its own start-up to every palcli run.
+    exe = Path(sys.executable).parent / "palcli"
+    if not exe.exists():
+        exe = shutil.which("palcli")
+    return [str(exe), *args] if exe else [sys.executable, "-m", "palcli.cli", *args]
 
 
 def main() -> None:
