@@ -37,7 +37,7 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
     """
     colors = _check_colors(colors)
     metric = check_metric(metric)
-    from .kernels import cube_build as kb  # numba only when a cube is really built
+    from .kernels import cube_de00, cube_int, cube_lab  # numba only when a cube is really built
 
     # Equal colours have bit-equal distances, so only the first of each can win: build on the
     # distinct colours in order of first appearance (the kernels' lowest-index rule then is the
@@ -47,11 +47,11 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
     out = np.empty((256, 256, 256), dtype=cube_dtype(colors.shape[0]))
     if metric in ("rgb", "redmean"):
-        kb.build_int(distinct, first, metric == "redmean", out)
+        cube_int.build_int(distinct, first, metric == "redmean", out)
     elif metric in ("cie76", "oklab"):
-        kb.build_euclid(distinct, first, *space_tables(metric), out)
+        cube_lab.build_euclid(distinct, first, *space_tables(metric), out)
     else:
-        kb.build_de00(distinct, first, *space_tables(metric), *_hue_weight_range(), out)
+        cube_de00.build_de00(distinct, first, *space_tables(metric), *_hue_weight_range(), out)
     return out
 
 

@@ -14,7 +14,7 @@ def test_sharma_table_is_whole():
 
 
 def _kernel_de00(l1, l2):
-    from palcli.kernels.cube_build import de00
+    from palcli.kernels.cube_de00 import de00
     return de00(l1[0], l1[1], l1[2], np.hypot(l1[1], l1[2]),
                 l2[0], l2[1], l2[2], np.hypot(l2[1], l2[2]))
 

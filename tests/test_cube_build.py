@@ -210,7 +210,7 @@ def test_read_only_and_strided_palettes():
 def test_kernel_coordinates_match_color_module(metric):
     from palcli import color
     from palcli.cube import space_tables
-    from palcli.kernels.cube_build import palette_space
+    from palcli.kernels.cube_lab import palette_space
 
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, (3000, 3), dtype=np.uint8)
