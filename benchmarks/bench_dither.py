@@ -21,6 +21,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 from photos import photo_at  # noqa: E402
+from timing import best_of  # noqa: E402
 
 os.environ.setdefault("PALCLI_CACHE_DIR", tempfile.mkdtemp(prefix="palcli-bench-"))
 
@@ -29,14 +30,6 @@ from palcli import dither as dither_mod  # noqa: E402
 from palcli.cache import get_cube  # noqa: E402
 from palcli.dither import DIFFUSION, DITHERS  # noqa: E402
 
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def pillow_fs(img: np.ndarray, colors: np.ndarray):

@@ -27,6 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 from photos import photo_at, photos  # noqa: E402
+from timing import best_of  # noqa: E402
 
 os.environ.setdefault("PALCLI_CACHE_DIR", tempfile.mkdtemp(prefix="palcli-bench-"))
 
@@ -36,14 +37,6 @@ from palcli.metrics import METRICS  # noqa: E402
 
 QUANTIZE = sys.modules["palcli.quantize"]
 
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def palettes(images):
