@@ -32,7 +32,10 @@ def list_() -> None:
 @palette.command(name="show")
 @click.argument("spec", metavar="PALETTE")
 def show(spec: str) -> None:
-    """Print a palette's name, size and colours (with swatches on a colour terminal)."""
+    """Print a palette's name, size and colours (with swatches on a colour terminal).
+
+    Each colour is one line: its index, hex value and, when the file names it, its name.
+    """
     from .palette import load_palette
 
     pal = load_palette(spec)
@@ -40,9 +43,11 @@ def show(spec: str) -> None:
     click.echo(f"colours: {len(pal)}")
     swatches = _use_swatches()
     width = len(str(len(pal) - 1))
-    for i, ((r, g, b), hex_) in enumerate(zip(pal.colors.tolist(), pal.hex())):
+    rows = zip(pal.colors.tolist(), pal.hex(), pal.names)
+    for i, ((r, g, b), hex_, label) in enumerate(rows):
         swatch = f"\x1b[48;2;{r};{g};{b}m    \x1b[0m " if swatches else ""
-        click.echo(f"{i:>{width}} {swatch}{hex_}", color=swatches or None)
+        label = f"  {label}" if label else ""
+        click.echo(f"{i:>{width}} {swatch}{hex_}{label}", color=swatches or None)
 
 
 def _use_swatches() -> bool:

@@ -1,7 +1,8 @@
 """Palette file formats: the suffix -> reader/writer registry.
 
-A reader takes a Path and returns (name or None, colors (K, 3) uint8).
+A reader takes a Path and returns (name or None, colors (K, 3) uint8, colour names or None).
 A writer takes a Palette and returns the file's bytes; write_palette_file writes them atomically.
+Colour names are read from .gpl, JSON, .ase and Paint.NET files and written to .gpl and JSON.
 Each format lives in its own small module; this table is the one list of what palcli reads
 and writes, used by the CLI's help, the docs and the tests.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -41,11 +42,18 @@ FORMATS: dict[str, Format] = {
     ".gif": Format("image: indexed palette or distinct colours", image.read),
     ".bmp": Format("image: indexed palette or distinct colours", image.read),
 }
+NAMED = frozenset({".gpl", ".json"})  # writers that keep colour names
 READERS: dict[str, Callable] = {s: f.read for s, f in FORMATS.items() if f.read}
 WRITERS: dict[str, Callable] = {s: f.write for s, f in FORMATS.items() if f.write}
 
 
-def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
+class PaletteFile(NamedTuple):
+    name: str | None  # the palette's name in the file, if it has one
+    colors: np.ndarray  # (K, 3) uint8
+    names: list[str | None] | None  # a name (or None) per colour; None when the format has none
+
+
+def read_palette_file(path: Path) -> PaletteFile:
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -53,10 +61,10 @@ def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
         raise PaletteError(str(path), f"unknown palette format {path.suffix!r} (known: {known})")
     if not path.is_file():
         raise PaletteError(str(path), "no such file")
-    name, colors = reader(path)
-    if not 1 <= len(colors) <= MAX_COLORS:  # readers check too; this guards every one of them
-        raise PaletteError(str(path), f"{len(colors)} colours; a palette has 1..{MAX_COLORS}")
-    return name, colors
+    data = PaletteFile(*reader(path))
+    if not 1 <= len(data.colors) <= MAX_COLORS:  # readers check too; this guards every one
+        raise PaletteError(str(path), f"{len(data.colors)} colours; a palette has 1..{MAX_COLORS}")
+    return data
 
 
 def write_palette_file(palette, path: Path) -> None:

@@ -36,7 +36,7 @@ def read(path: Path):
         raise PaletteError(source, str(exc)) from None
     except OSError as exc:
         raise PaletteError(source, f"cannot read the image: {exc}") from None
-    return None, as_colors(colors, path)
+    return None, as_colors(colors, path), None
 
 
 def _indexed_palette(im) -> np.ndarray:
