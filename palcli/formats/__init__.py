@@ -67,13 +67,20 @@ def read_palette_file(path: Path) -> PaletteFile:
     return data
 
 
-def write_palette_file(palette, path: Path) -> None:
-    """Write palette to path in the format its suffix names; atomically, nothing on error."""
+def check_writable(path) -> Format:
+    """The format path's suffix names; PaletteError when palcli cannot write it."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None or fmt.write is None:
         known = ", ".join(WRITERS)
         raise PaletteError(str(path), f"cannot write palette format {path.suffix!r} (writable: {known})")
+    return fmt
+
+
+def write_palette_file(palette, path: Path) -> None:
+    """Write palette to path in the format its suffix names; atomically, nothing on error."""
+    path = Path(path)
+    fmt = check_writable(path)
     if fmt.check is not None:
         fmt.check(palette, path)
     atomic_write(path, fmt.write(palette))

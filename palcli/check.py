@@ -1,0 +1,172 @@
+"""Is every visible pixel of an image a palette colour? check_image answers for one file.
+
+    result = check_image("sprites/hero.png", load_palette("pico-8"), alpha_threshold=128)
+    result.off_pixels        # visible pixels whose colour is not in the palette
+    result.off_colors        # the three most frequent of those colours, with their nearest
+
+It reads no more than it must. An indexed PNG (palcli's own output, say) has its colour table
+in a chunk before the pixel data: when every visible entry of that table is a palette colour,
+every pixel is, and the pixel data is never decoded. Only when some visible entry is off the
+palette are the pixels decoded, to count which entries they use (so a file whose table passes
+is not checked for damage in its pixel data: check answers for colours). Any other image is read as
+convert reads it (palcli.images: EXIF, ICC profile, every frame of an animation) and its
+visible pixels compared with the palette.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ImageError
+from .metrics import DEFAULT_METRIC, check_metric
+from .nearest import nearest, to_space
+from .palette import load_palette
+
+TOP = 3  # off colours reported per image
+
+
+@dataclass(frozen=True)
+class OffColor:
+    color: tuple[int, int, int]  # the colour found in the image
+    count: int  # visible pixels of that colour
+    nearest: tuple[int, int, int]  # its nearest palette colour under the metric
+    index: int  # that colour's palette index
+
+    def __str__(self) -> str:
+        return f"{_hex(self.color)} x{self.count} (nearest {_hex(self.nearest)})"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What check_image found; small and picklable."""
+
+    input: str
+    pixels: int  # pixels in the image (every frame)
+    off_pixels: int  # visible pixels whose colour is not a palette colour
+    off_colors: tuple[OffColor, ...] = ()  # the most frequent off colours, most frequent first
+    scanned: bool = True  # False when the colour table alone decided
+
+    @property
+    def ok(self) -> bool:
+        return self.off_pixels == 0
+
+    def summary(self) -> str:
+        """One line for an offending file, e.g. '12 pixels off the palette: #ff0001 x10
+        (nearest #ff004d), ...'."""
+        noun = "pixel" if self.off_pixels == 1 else "pixels"
+        colours = ", ".join(str(c) for c in self.off_colors)
+        return f"{self.off_pixels} {noun} off the palette: {colours}"
+
+
+def check_image(path, palette, alpha_threshold: int = 128, *, metric: str = DEFAULT_METRIC,
+                max_pixels: int | None = None) -> CheckResult:
+    """Count the visible pixels of the image at path (alpha at or above alpha_threshold) whose
+    colour is not in palette; name the most frequent with their nearest palette colours.
+
+    Raises ImageError for a file that cannot be read, as palcli.images does.
+    """
+    pal = load_palette(palette)
+    metric = check_metric(metric)
+    if isinstance(alpha_threshold, bool) or not isinstance(alpha_threshold, (int, np.integer)) \
+            or not 0 <= alpha_threshold <= 255:
+        raise ValueError(f"alpha_threshold must be an int in 0..255; got {alpha_threshold!r}")
+    name = str(path)
+    counts = _indexed_counts(path, pal, alpha_threshold, max_pixels)
+    if counts is None:
+        counts = _pixel_counts(path, alpha_threshold, max_pixels)
+    pixels, colors, tally, scanned = counts
+    off = ~_in_palette(colors, pal.colors)
+    off_colors, off_tally = colors[off], tally[off]
+    order = np.lexsort((_packed(off_colors), -off_tally))[:TOP]  # most frequent, then by value
+    top = _with_nearest(off_colors[order], off_tally[order], pal, metric)
+    return CheckResult(name, pixels, int(off_tally.sum()), top, scanned)
+
+
+def _indexed_counts(path, pal, threshold: int, max_pixels):
+    """(pixels, colours, counts, scanned) from an indexed PNG's table, or None when the image
+    must be read in full (not an indexed single-frame PNG, or a colour profile to apply)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if not _table_decides(im):
+                return None
+            w, h = im.size
+            _check_size(str(path), w, h, max_pixels)
+            table = np.frombuffer(im.palette.palette, np.uint8)
+            table = table[:len(table) // 3 * 3].reshape(-1, 3)
+            visible = _entry_alpha(im.info.get("transparency"), len(table)) >= threshold
+            if _in_palette(table[visible], pal.colors).all():
+                return w * h, np.empty((0, 3), np.uint8), np.empty(0, np.int64), False
+            used = np.bincount(np.asarray(im).reshape(-1), minlength=len(table))[:len(table)]
+    except (OSError, ValueError, SyntaxError):
+        return None  # let the full read word the problem, as convert would
+    keep = visible & (used > 0)
+    return w * h, table[keep], used[keep].astype(np.int64), True
+
+
+def _table_decides(im) -> bool:
+    # A colour profile would change the colours convert reads: then the pixels decide.
+    return (im.format == "PNG" and im.mode == "P" and getattr(im, "n_frames", 1) == 1
+            and im.palette is not None and im.palette.mode == "RGB"
+            and im.palette.rawmode in (None, "RGB")  # raw PLTE bytes (Pillow 10 names them)
+            and not im.info.get("icc_profile"))
+
+
+def _entry_alpha(transparency, n: int) -> np.ndarray:
+    alpha = np.full(n, 255, np.int64)
+    if isinstance(transparency, int) and 0 <= transparency < n:
+        alpha[transparency] = 0
+    elif isinstance(transparency, bytes):
+        alpha[:len(transparency)] = np.frombuffer(transparency[:n], np.uint8)
+    return alpha
+
+
+def _check_size(name: str, w: int, h: int, max_pixels) -> None:
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    if limit is not None and w * h > limit:
+        raise ImageError(name, f"{w}x{h} = {w * h} pixels is over the limit of {limit} "
+                               f"(--max-pixels)")
+
+
+def _pixel_counts(path, threshold: int, max_pixels):
+    """(pixels, distinct visible colours, their counts, True) over every frame, read as
+    convert reads them."""
+    from .images import read_frames
+
+    frames, info = read_frames(str(path), max_pixels, four=True)
+    packed = []
+    for frame in frames:
+        flat = frame.reshape(-1, 4)
+        if info.alpha:
+            flat = flat[flat[:, 3] >= threshold]
+        packed.append(_packed(flat))
+    values, counts = np.unique(np.concatenate(packed), return_counts=True)
+    colors = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1)
+    pixels = sum(f.shape[0] * f.shape[1] for f in frames)
+    return pixels, colors.astype(np.uint8), counts.astype(np.int64), True
+
+
+def _packed(colors: np.ndarray) -> np.ndarray:
+    c = colors[:, :3].astype(np.uint32)
+    return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
+
+
+def _in_palette(colors: np.ndarray, palette_colors: np.ndarray) -> np.ndarray:
+    return np.isin(_packed(colors), _packed(palette_colors))
+
+
+def _with_nearest(colors, tally, pal, metric: str) -> tuple[OffColor, ...]:
+    if len(colors) == 0:
+        return ()
+    index, _ = nearest(to_space(colors, metric), to_space(pal.colors, metric), metric)
+    return tuple(OffColor(tuple(map(int, c)), int(n), tuple(map(int, pal.colors[i])), int(i))
+                 for c, n, i in zip(colors, tally, index))
+
+
+def _hex(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(rgb)

@@ -1,0 +1,330 @@
+"""Palette extraction: the N colours that represent a set of images best under a metric.
+
+    pal = extract_palette([pixels_a, pixels_b], 16, metric="oklab", seed=0, include="1bit")
+    pal = extract_palette(read_histogram(["photos/a.jpg", "photos/b.png"]), 16)
+
+1. Every visible pixel of every input is pooled into one histogram of distinct colours with
+   their counts: memory follows the number of distinct colours (at most 2^24), not of pixels.
+2. The histogram is clustered in the metric's space (OKLab, CIELAB or RGB): k-means++ seeding
+   from a fixed seed, Lloyd iterations on the squared distance, then Weiszfeld iterations that
+   minimise the summed distance itself, which is what the mean error of a mapping adds up. These
+   run on 5-bit-per-channel bins (each the weighted mean of its colours), a few thousand points.
+3. The centres are rounded to sRGB colours and refined with the exact nearest-colour assignment
+   palcli's mapping makes (palcli.nearest, the cube's answer): first over 6-bit bins, then over
+   every distinct colour, keeping a palette only while the summed distance falls.
+`include` colours are centres that never move; they are in the palette first, as given.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UsageError
+from .metrics import check_metric
+from .nearest import from_space, nearest, to_space
+from .palette import MAX_COLORS, Palette, load_palette
+
+DEFAULT_METRIC = "oklab"
+SEED_BITS = 5  # bins the clustering runs on: 32^3 at most, a few thousand in a photo
+REFINE_BITS = 6  # bins the first exact refinement runs on
+_DIRECT = 4096  # histograms with at most this many colours are clustered colour by colour
+RESTARTS = 4  # seedings clustered; the one with the least summed distance is refined
+_LLOYD_ITERATIONS = 40
+_WEISZFELD_ITERATIONS = 20
+_REFINE_ITERATIONS = (8, 3)  # over the 6-bit bins, then over every distinct colour
+_RTOL = 1e-5  # relative improvement below which iterating stops
+_FLOOR = 1e-9  # the least distance a Weiszfeld weight divides by
+# nearest() under "oklab" is the plain Euclidean distance of whatever points it is given: the
+# clustering measures with it in the metric's own space.
+_EUCLIDEAN = "oklab"
+
+
+@dataclass(frozen=True)
+class ColorHistogram:
+    """Distinct sRGB colours (M, 3) uint8, in ascending r, g, b order, and their pixel counts."""
+
+    colors: np.ndarray
+    counts: np.ndarray  # (M,) int64
+
+    @property
+    def pixels(self) -> int:
+        return int(self.counts.sum())
+
+
+class HistogramBuilder:
+    """Pools pixels into one ColorHistogram; merges as it goes, so memory stays bounded by the
+    distinct colours seen (a packed uint32 and an int64 count each), not by the pixels added."""
+
+    def __init__(self, alpha_threshold: int = 128):
+        self.alpha_threshold = alpha_threshold
+        self._values = np.empty(0, np.uint32)
+        self._counts = np.empty(0, np.int64)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_size = 0
+
+    def add(self, pixels: np.ndarray, alpha: bool = True) -> None:
+        """Add an (H, W, 3|4) uint8 image. With four channels and alpha=True, pixels whose alpha
+        is below the threshold are transparent and ignored; alpha=False reads RGBX."""
+        if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 3 \
+                or pixels.shape[2] not in (3, 4):
+            raise ValueError(f"pixels must be an (H, W, 3|4) uint8 array; got "
+                             f"{getattr(pixels, 'dtype', type(pixels).__name__)} "
+                             f"{getattr(pixels, 'shape', '')}")
+        flat = pixels.reshape(-1, pixels.shape[2])
+        if pixels.shape[2] == 4 and alpha:
+            flat = flat[flat[:, 3] >= self.alpha_threshold]
+        packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) \
+            | flat[:, 2]
+        values, counts = np.unique(packed, return_counts=True)
+        self._pending.append((values, counts.astype(np.int64)))
+        self._pending_size += len(values)
+        if self._pending_size > max(len(self._values), 1 << 20):
+            self._merge()
+
+    def result(self) -> ColorHistogram:
+        self._merge()
+        v = self._values
+        colors = np.stack([(v >> 16) & 255, (v >> 8) & 255, v & 255], axis=1).astype(np.uint8)
+        return ColorHistogram(colors, self._counts.copy())
+
+    def _merge(self) -> None:
+        if not self._pending:
+            return
+        values = np.concatenate([self._values] + [v for v, _ in self._pending])
+        counts = np.concatenate([self._counts] + [c for _, c in self._pending])
+        self._values, inverse = np.unique(values, return_inverse=True)
+        self._counts = np.bincount(inverse.reshape(-1), counts, len(self._values)).astype(np.int64)
+        self._pending, self._pending_size = [], 0
+
+
+def image_files(inputs) -> list[str]:
+    """The image files INPUT... name, found as convert finds them: files as given, directories
+    searched by palcli.plan's walk. UsageError for a missing input or when there is no image."""
+    from .plan import STDIO, make_plan
+
+    inputs = [str(i) for i in inputs]
+    if STDIO in inputs:
+        raise UsageError("extract reads image files and directories, not standard input")
+    # Planning a conversion into a directory that does not exist lists the inputs exactly as
+    # convert would, and touches no file.
+    nowhere = os.path.join(tempfile.gettempdir(), f"palcli-extract-{os.getpid()}", "")
+    plan = make_plan(inputs, nowhere)
+    found = [t.input for t in plan.tasks] + [t.input for t, _ in plan.conflicts]
+    if not found:
+        raise UsageError(f"no images found under {', '.join(inputs)}")
+    return list(dict.fromkeys(found))
+
+
+def read_histogram(paths, *, alpha_threshold: int = 128, max_pixels: int | None = None
+                   ) -> ColorHistogram:
+    """The pooled histogram of every frame of every image file in paths (ImageError if one
+    cannot be read)."""
+    from .images import read_frames
+
+    builder = HistogramBuilder(alpha_threshold)
+    for path in paths:
+        frames, info = read_frames(str(path), max_pixels, four=True)
+        for frame in frames:
+            builder.add(frame, alpha=info.alpha)
+    return builder.result()
+
+
+def extract_palette(source, n: int, *, metric: str = DEFAULT_METRIC, seed: int = 0,
+                    include=None, name: str = "extract") -> Palette:
+    """The n colours that best represent source under metric's nearest-colour mapping.
+
+    source: a ColorHistogram, or (H, W, 3|4) uint8 arrays pooled with the default alpha
+    threshold. include: a palette (anything load_palette takes) whose colours are kept, first
+    and as given, counted in n. The same source, n, metric, seed and include give the same
+    palette. Fewer than n colours come back when the images have fewer. Extracted colours are
+    ordered dark to light and named 'extract 1', 'extract 2', ...
+    """
+    metric = check_metric(metric)
+    hist = source if isinstance(source, ColorHistogram) else _pool(source)
+    fixed = load_palette(include) if include is not None else None
+    n_fixed = len(fixed) if fixed is not None else 0
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_COLORS:
+        raise ValueError(f"n must be an int in 1..{MAX_COLORS}; got {n!r}")
+    if n < n_fixed:
+        raise UsageError(f"{n} colours cannot hold the {n_fixed} colours to include")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    if len(hist.colors) == 0:
+        raise UsageError("no visible pixels to extract colours from")
+    fixed_colors = fixed.colors if fixed is not None else np.empty((0, 3), np.uint8)
+    free = _free_colors(hist, fixed_colors, n - n_fixed, metric, int(seed))
+    return _assemble(free, fixed, name)
+
+
+def _pool(images) -> ColorHistogram:
+    if isinstance(images, np.ndarray):
+        images = [images]
+    builder = HistogramBuilder()
+    for pixels in images:
+        builder.add(pixels)
+    return builder.result()
+
+
+def _free_colors(hist: ColorHistogram, fixed: np.ndarray, k: int, metric: str,
+                 seed: int) -> np.ndarray:
+    """Up to k colours beside the fixed ones, as (k', 3) uint8."""
+    rest = hist.colors[~_is_in(hist.colors, fixed)]
+    if len(rest) <= k:  # every colour fits: the images' own colours are the answer
+        return rest
+    if k == 0:
+        return rest[:0]
+    weights = hist.counts.astype(np.float64)
+    exact = to_space(hist.colors, metric)
+    points, bin_weights = _binned(hist.colors, exact, weights, SEED_BITS)
+    anchors = to_space(fixed, metric)
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, np.inf
+    for _ in range(RESTARTS):
+        centres = _seed(points, bin_weights, anchors, k, rng)
+        centres, _ = _lloyd(points, bin_weights, anchors, centres, squared=True)
+        centres, cost = _lloyd(points, bin_weights, anchors, centres, squared=False)
+        if cost < best_cost:
+            best, best_cost = centres, cost
+    palette = from_space(best, metric)
+    fine, fine_weights = _binned(hist.colors, exact, weights, REFINE_BITS)
+    palette = _refine(fine, fine_weights, fixed, palette, metric, _REFINE_ITERATIONS[0])
+    palette = _refine(exact, weights, fixed, palette, metric, _REFINE_ITERATIONS[1])
+    return np.unique(palette[~_is_in(palette, fixed)], axis=0)  # rounding can merge two
+
+
+def _is_in(colors: np.ndarray, table: np.ndarray) -> np.ndarray:
+    return np.isin(_packed(colors), _packed(table))
+
+
+def _packed(colors: np.ndarray) -> np.ndarray:
+    c = colors.astype(np.uint32)
+    return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
+
+
+def _binned(colors: np.ndarray, points: np.ndarray, weights: np.ndarray, bits: int):
+    """(points, weights): the weighted mean of the points of each occupied bin of `bits` bits
+    per channel of their colours. Small histograms are returned colour by colour."""
+    if len(colors) <= _DIRECT:
+        return points, weights
+    shift = 8 - bits
+    c = (colors >> shift).astype(np.int64)
+    _, inverse = np.unique((c[:, 0] << (2 * bits)) | (c[:, 1] << bits) | c[:, 2],
+                           return_inverse=True)
+    inverse = inverse.reshape(-1)
+    total = np.bincount(inverse, weights)
+    sums = np.stack([np.bincount(inverse, weights * points[:, j]) for j in range(3)], axis=1)
+    return sums / total[:, None], total
+
+
+def _seed(points, weights, anchors, k: int, rng) -> np.ndarray:
+    """k centres by greedy k-means++: each of a few candidates drawn in proportion to weight x
+    squared distance is tried and the one that lowers the total most is kept."""
+    trials = 2 + int(np.log(k))
+    if len(anchors):
+        d2 = np.square(nearest(points, anchors, _EUCLIDEAN)[1])
+    else:
+        d2 = None
+    centres = []
+    for _ in range(k):
+        if d2 is None:
+            first = rng.choice(len(points), p=weights / weights.sum())
+            centres.append(points[first])
+            d2 = np.sum(np.square(points - points[first]), axis=1)
+            continue
+        cumulative = np.cumsum(weights * d2)
+        if cumulative[-1] <= 0.0:  # every point already sits on a centre
+            break
+        draws = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
+        draws = np.minimum(draws, len(points) - 1)
+        cand = np.minimum(d2[:, None], _sq_dist(points, points[draws]))
+        best = int(np.argmin(np.einsum("i,ij->j", weights, cand)))
+        centres.append(points[draws[best]])
+        d2 = cand[:, best]
+    return np.array(centres).reshape(-1, 3)
+
+
+def _sq_dist(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return sum(np.square(x[:, None, j] - c[None, :, j]) for j in range(3))
+
+
+def _lloyd(points, weights, anchors, centres, *, squared: bool):
+    """Alternate assignment and update with the anchors fixed. squared=True: Lloyd (means);
+    False: Weiszfeld steps towards each cluster's weighted geometric median. Returns the
+    centres and the summed (squared) distance of the last assignment."""
+    n_fixed = len(anchors)
+    previous = np.inf
+    iterations = _LLOYD_ITERATIONS if squared else _WEISZFELD_ITERATIONS
+    for _ in range(iterations):
+        everyone = np.concatenate([anchors, centres])
+        labels, dist = nearest(points, everyone, _EUCLIDEAN)
+        cost = _total(weights, dist * dist if squared else dist)
+        if previous - cost <= _RTOL * cost:
+            break
+        previous = cost
+        w = weights if squared else weights / np.maximum(dist, _FLOOR)
+        moved = _weighted_means(points, w, labels, len(everyone), everyone)
+        centres = _relocate_empty(moved[n_fixed:], labels, n_fixed, points, weights * dist)
+    return centres, cost
+
+
+def _total(weights: np.ndarray, values: np.ndarray) -> float:
+    return float(np.einsum("i,i->", weights, values))  # no BLAS call: see color._apply
+
+
+def _weighted_means(points, w, labels, k: int, previous) -> np.ndarray:
+    total = np.bincount(labels, w, k)
+    sums = np.stack([np.bincount(labels, w * points[:, j], k) for j in range(3)], axis=1)
+    out = previous.copy()
+    held = total > 0
+    out[held] = sums[held] / total[held, None]
+    return out
+
+
+def _relocate_empty(centres, labels, n_fixed: int, points, cost) -> np.ndarray:
+    """A centre no point chose (a duplicate, or stranded) moves to the worst-served point."""
+    used = np.bincount(labels, minlength=n_fixed + len(centres))[n_fixed:] > 0
+    if used.all():
+        return centres
+    centres = centres.copy()
+    worst = np.argsort(-cost, kind="stable")
+    for slot, point in zip(np.flatnonzero(~used), worst):
+        centres[slot] = points[point]
+    return centres
+
+
+def _refine(points, weights, fixed, palette, metric: str, iterations: int) -> np.ndarray:
+    """Exact assignment under metric to the 8-bit palette, centre update, rounding: repeated
+    while the summed distance falls. Returns the best 8-bit palette seen."""
+    n_fixed = len(fixed)
+    targets_fixed = to_space(fixed, metric)
+    best, best_cost = palette, np.inf
+    for _ in range(iterations):
+        targets = np.concatenate([targets_fixed, to_space(palette, metric)])
+        labels, dist = nearest(points, targets, metric)
+        cost = _total(weights, dist)
+        if cost >= best_cost * (1.0 - _RTOL):
+            break
+        best, best_cost = palette, cost
+        w = weights / np.maximum(dist, _FLOOR)
+        moved = _weighted_means(points, w, labels, len(targets), targets)[n_fixed:]
+        moved = _relocate_empty(moved, labels, n_fixed, points, weights * dist)
+        palette = from_space(moved, metric)
+        if np.array_equal(palette, best):
+            break
+    return best
+
+
+def _assemble(free: np.ndarray, fixed: Palette | None, name: str) -> Palette:
+    """The fixed colours as given, then the extracted ones dark to light (OKLab L, then r, g, b
+    for equal lightness), named 'extract 1', 'extract 2', ..."""
+    lightness = to_space(free, "oklab")[:, 0]
+    order = np.lexsort((_packed(free), lightness))
+    free = free[order]
+    names = tuple(f"extract {i}" for i in range(1, len(free) + 1))
+    if fixed is None:
+        return Palette(name, free, names)
+    return Palette(name, np.concatenate([fixed.colors, free]), fixed.names + names)
