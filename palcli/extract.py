@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import numpy as np
 
 from .errors import UsageError
 from .metrics import check_metric
-from .nearest import from_space, nearest, to_space
+from .nearest import distance, from_space, nearest, to_space
 from .palette import MAX_COLORS, Palette, load_palette
 
 DEFAULT_METRIC = "oklab"
@@ -36,6 +37,10 @@ RESTARTS = 4  # seedings clustered; the one with the least summed distance is re
 _LLOYD_ITERATIONS = 40
 _WEISZFELD_ITERATIONS = 20
 _REFINE_ITERATIONS = (8, 3)  # over the 6-bit bins, then over every distinct colour
+_STEPS = (8, 4, 2, 1)  # sRGB steps of the search around each refined colour
+# the 26 neighbours of a colour in the sRGB grid: straight moves alone stall where the metric's
+# valleys run diagonally (CIEDE2000's hue and chroma terms)
+_MOVES = np.array([m for m in itertools.product((-1, 0, 1), repeat=3) if any(m)], np.int64)
 _RTOL = 1e-5  # relative improvement below which iterating stops
 _FLOOR = 1e-9  # the least distance a Weiszfeld weight divides by
 # nearest() under "oklab" is the plain Euclidean distance of whatever points it is given: the
@@ -192,6 +197,7 @@ def _free_colors(hist: ColorHistogram, fixed: np.ndarray, k: int, metric: str,
     palette = from_space(best, metric)
     fine, fine_weights = _binned(hist.colors, exact, weights, REFINE_BITS)
     palette = _refine(fine, fine_weights, fixed, palette, metric, _REFINE_ITERATIONS[0])
+    palette = _search(fine, fine_weights, fixed, palette, metric)
     palette = _refine(exact, weights, fixed, palette, metric, _REFINE_ITERATIONS[1])
     return np.unique(palette[~_is_in(palette, fixed)], axis=0)  # rounding can merge two
 
@@ -316,6 +322,37 @@ def _refine(points, weights, fixed, palette, metric: str, iterations: int) -> np
         if np.array_equal(palette, best):
             break
     return best
+
+
+def _search(points, weights, fixed, palette, metric: str) -> np.ndarray:
+    """Pattern search on the 8-bit palette: each colour tries a step to each of its 26 grid
+    neighbours and takes the best that lowers its pixels' summed distance (exact, under metric,
+    with the assignment fixed); reassigning can only lower it further. The centre updates of
+    _refine minimise a Euclidean stand-in; this measures the metric itself (CIEDE2000 differs
+    most) and undoes rounding losses. Steps halve when no colour moves."""
+    n_fixed, k = len(fixed), len(palette)
+    targets_fixed = to_space(fixed, metric)
+    for step in _STEPS:
+        for _ in range(4):
+            targets = np.concatenate([targets_fixed, to_space(palette, metric)])
+            labels, dist = nearest(points, targets, metric)
+            mine = labels >= n_fixed
+            own = labels[mine] - n_fixed
+            best = np.bincount(own, weights[mine] * dist[mine], k)
+            choice = np.full(k, -1)
+            for m, move in enumerate(_MOVES * step):
+                trial = np.clip(palette.astype(np.int64) + move, 0, 255).astype(np.uint8)
+                d = distance(points[mine], to_space(trial, metric)[own], metric)
+                cost = np.bincount(own, weights[mine] * d, k)
+                better = cost < best * (1.0 - 1e-12)
+                best[better], choice[better] = cost[better], m
+            moved = choice >= 0
+            if not moved.any():
+                break
+            shifted = palette.astype(np.int64)
+            shifted[moved] += _MOVES[choice[moved]] * step
+            palette = np.clip(shifted, 0, 255).astype(np.uint8)
+    return palette
 
 
 def _assemble(free: np.ndarray, fixed: Palette | None, name: str) -> Palette:
