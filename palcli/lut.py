@@ -39,12 +39,12 @@ _CUBE_OFFSET = 0.01  # of an 8-bit step, see the module docstring
 def lut_indices(palette, metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVEL) -> np.ndarray:
     """The palette index of every grid entry: (L^2, L^2, L^2) indexed [blue, green, red], so
     that its C-order ravel runs red fastest."""
-    from .cache import get_cube
+    from .cube import get_cube
 
     pal = load_palette(palette)
     check_metric(metric)
     steps = level * level
-    cube = get_cube(pal, metric)
+    cube = get_cube(pal, metric).array
     if steps == 256:
         return cube.transpose(2, 1, 0)
     values = np.rint(np.arange(steps) * 255.0 / (steps - 1)).astype(np.intp)

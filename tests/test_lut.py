@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from palcli import Palette, load_palette, remap
-from palcli.cache import get_cube
+from palcli.cube import get_cube
 from palcli.cli import cli
 from palcli.lut import hald_clut, write_lut
 from palcli.metrics import METRICS
@@ -49,7 +49,7 @@ def test_level_16_hald_clut_applied_with_numpy_is_palcli_mapping(metric):
 
 def test_hald_clut_layout_red_fastest_then_green_then_blue():
     pal = load_palette("xterm-256")
-    cube, hald = get_cube(pal, "rgb"), hald_clut(pal, "rgb")
+    cube, hald = get_cube(pal, "rgb").array, hald_clut(pal, "rgb")
     for r, g, b in [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (17, 200, 93), (255, 255, 255)]:
         i = r + 256 * g + 65536 * b
         assert hald[i // 4096, i % 4096].tolist() == pal.colors[cube[r, g, b]].tolist()
@@ -62,7 +62,7 @@ def test_lower_levels_sample_the_cube_at_the_nearest_8_bit_step(level):
     side, steps = level ** 3, level * level
     assert hald.shape == (side, side, 3)
     values = np.rint(np.arange(steps) * 255 / (steps - 1)).astype(int)
-    cube = get_cube(pal, "oklab")
+    cube = get_cube(pal, "oklab").array
     flat = hald.reshape(-1, 3)
     i = np.arange(steps ** 3)
     want = pal.colors[cube[values[i % steps], values[i // steps % steps], values[i // steps ** 2]]]

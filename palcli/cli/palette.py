@@ -8,8 +8,8 @@ import sys
 
 import click
 
-from .extract import DEFAULT_METRIC as EXTRACT_METRIC
-from .metrics import DEFAULT_METRIC, METRICS
+from ..extract import DEFAULT_METRIC as EXTRACT_METRIC
+from ..metrics import DEFAULT_METRIC, METRICS
 
 
 @click.group(name="palette")
@@ -24,8 +24,8 @@ def palette() -> None:
 @palette.command(name="list")
 def list_() -> None:
     """List the built-in palettes: name and number of colours."""
-    from . import builtin
-    from .palette import load_palette
+    from .. import builtin
+    from ..palette import load_palette
 
     names = builtin.names()
     width = max((len(n) for n in names), default=0)
@@ -40,7 +40,7 @@ def show(spec: str) -> None:
 
     Each colour is one line: its index, hex value and, when the file names it, its name.
     """
-    from .palette import load_palette
+    from ..palette import load_palette
 
     pal = load_palette(spec)
     click.echo(f"name: {pal.name}")
@@ -69,7 +69,7 @@ def convert(source: str, target: str) -> None:
     Writable: .gpl, .json, .hex, .pal (JASC), .act (at most 256 colours) and .png (a swatch
     image). A malformed IN is an error (exit 2) and OUT is left untouched.
     """
-    from .palette import load_palette, save_palette
+    from ..palette import load_palette, save_palette
 
     save_palette(load_palette(source), target)
 
@@ -99,9 +99,9 @@ def extract(inputs, n, output, metric, seed, include, alpha_threshold) -> None:
     are ordered dark to light and named 'extract 1', 'extract 2', ... Images with fewer
     distinct colours than N give exactly their own colours.
     """
-    from .extract import extract_palette, image_files, read_histogram
-    from .formats import check_writable
-    from .palette import load_palette
+    from ..extract import extract_palette, image_files, read_histogram
+    from ..formats import check_writable
+    from ..palette import load_palette
 
     stdout = output == "-"
     if not stdout:
@@ -134,7 +134,7 @@ def lut(spec, output, metric, level) -> None:
     interp=nearest); level 16 is exact and 450 MB, level 8 (64 steps) is what many editors
     accept.
     """
-    from .lut import write_lut
+    from ..lut import write_lut
 
     write_lut(spec, output, metric=metric, level=level)
 
@@ -142,10 +142,10 @@ def lut(spec, output, metric, level) -> None:
 def _save(pal, output: str) -> None:
     """Write pal to the file output, or as .gpl to standard output for '-'."""
     if output == "-":
-        from .formats import FORMATS
+        from ..formats import PALETTE_FORMATS
 
-        click.echo(FORMATS[".gpl"].write(pal).decode("utf-8"), nl=False)
+        click.echo(PALETTE_FORMATS[".gpl"].write(pal).decode("utf-8"), nl=False)
     else:
-        from .palette import save_palette
+        from ..palette import save_palette
 
         save_palette(pal, output)
