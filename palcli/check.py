@@ -1,8 +1,10 @@
-"""Is every visible pixel of an image a palette colour? check_image answers for one file.
+"""Is every visible pixel of an image a palette colour? check_image answers for one file,
+check_batch for many, on convert's executors (-j) with convert's Result records.
 
     result = check_image("sprites/hero.png", load_palette("pico-8"), alpha_threshold=128)
     result.off_pixels        # visible pixels whose colour is not in the palette
     result.off_colors        # the three most frequent of those colours, with their nearest
+    report = check_batch(["sprites/a.png", ...], CheckSettings(pal, "rgb"), jobs=2)
 
 It reads no more than it must. An indexed PNG (palcli's own output, say) has its colour table
 in a chunk before the pixel data: when every visible entry of that table is a palette colour,
@@ -15,14 +17,21 @@ visible pixels compared with the palette.
 
 from __future__ import annotations
 
+import io
+import sys
+import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ImageError
+from .errors import ImageError, PalcliWarning
 from .metrics import DEFAULT_METRIC, check_metric
 from .nearest import nearest, to_space
-from .palette import load_palette
+from .palette import Palette, load_palette
+from .plan import STDIO, Task
+from .report import ERROR, OK, Report, Result
 
 TOP = 3  # off colours reported per image
 
@@ -60,22 +69,35 @@ class CheckResult:
         return f"{self.off_pixels} {noun} off the palette: {colours}"
 
 
+@dataclass(frozen=True)
+class CheckSettings:
+    """What every check task shares; picklable, made once from checked values."""
+
+    palette: Palette
+    metric: str = DEFAULT_METRIC
+    alpha_threshold: int = 128
+    max_pixels: int | None = None
+
+
 def check_image(path, palette, alpha_threshold: int = 128, *, metric: str = DEFAULT_METRIC,
-                max_pixels: int | None = None) -> CheckResult:
+                max_pixels: int | None = None, name: str | None = None) -> CheckResult:
     """Count the visible pixels of the image at path (alpha at or above alpha_threshold) whose
     colour is not in palette; name the most frequent with their nearest palette colours.
 
-    Raises ImageError for a file that cannot be read, as palcli.images does.
+    path may also be a binary file object (name is then what errors call it). Raises
+    ImageError for a file that cannot be read, as palcli.images does.
     """
     pal = load_palette(palette)
     metric = check_metric(metric)
     if isinstance(alpha_threshold, bool) or not isinstance(alpha_threshold, (int, np.integer)) \
             or not 0 <= alpha_threshold <= 255:
         raise ValueError(f"alpha_threshold must be an int in 0..255; got {alpha_threshold!r}")
-    name = str(path)
-    counts = _indexed_counts(path, pal, alpha_threshold, max_pixels)
+    name = str(path) if name is None else name
+    counts = _indexed_counts(path, name, pal, alpha_threshold, max_pixels)
     if counts is None:
-        counts = _pixel_counts(path, alpha_threshold, max_pixels)
+        if hasattr(path, "seek"):
+            path.seek(0)
+        counts = _pixel_counts(path, name, alpha_threshold, max_pixels)
     pixels, colors, tally, scanned = counts
     off = ~_in_palette(colors, pal.colors)
     off_colors, off_tally = colors[off], tally[off]
@@ -84,7 +106,51 @@ def check_image(path, palette, alpha_threshold: int = 128, *, metric: str = DEFA
     return CheckResult(name, pixels, int(off_tally.sum()), top, scanned)
 
 
-def _indexed_counts(path, pal, threshold: int, max_pixels):
+def check_one(task: Task, settings: CheckSettings) -> Result:
+    """check_image as a batch task: status ok, or error with the offence (or the reason the
+    file cannot be read) as its message. Never raises for a bad input."""
+    start = time.perf_counter()
+    pixels = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PalcliWarning)
+        try:
+            source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
+            found = check_image(source, settings.palette, settings.alpha_threshold,
+                                metric=settings.metric, max_pixels=settings.max_pixels,
+                                name=task.input)
+            pixels = found.pixels
+            status, error = (OK, None) if found.ok else (ERROR, found.summary())
+        except ImageError as exc:
+            status, error = ERROR, exc.reason
+        except Exception as exc:  # never let one input stop the batch
+            status, error = ERROR, f"{type(exc).__name__}: {exc}"
+    messages = tuple(dict.fromkeys(str(w.message) for w in caught
+                                   if issubclass(w.category, PalcliWarning)))
+    return Result(task.input, None, status, error, pixels, time.perf_counter() - start, messages)
+
+
+def check_batch(paths, settings: CheckSettings, *, jobs: int | None = None,
+                fail_fast: bool = False,
+                on_result: Callable[[Result], None] | None = None) -> Report:
+    """check_one for every path on convert's local executor (a process pool for several jobs);
+    on_result(result) as each is done; the Report (exit code 1 when any file is off or bad)."""
+    from .executors import run_local
+
+    report = Report()
+    tasks = [Task(str(p), None) for p in paths]
+    results = run_local(tasks, settings, jobs=jobs, fail_fast=fail_fast, work=check_one,
+                        setup=None)
+    try:
+        for result in results:
+            report.add(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        results.close()
+    return report
+
+
+def _indexed_counts(path, name: str, pal, threshold: int, max_pixels):
     """(pixels, colours, counts, scanned) from an indexed PNG's table, or None when the image
     must be read in full (not an indexed single-frame PNG, or a colour profile to apply)."""
     from PIL import Image
@@ -94,7 +160,7 @@ def _indexed_counts(path, pal, threshold: int, max_pixels):
             if not _table_decides(im):
                 return None
             w, h = im.size
-            _check_size(str(path), w, h, max_pixels)
+            _check_size(name, w, h, max_pixels)
             table = np.frombuffer(im.palette.palette, np.uint8)
             table = table[:len(table) // 3 * 3].reshape(-1, 3)
             visible = _entry_alpha(im.info.get("transparency"), len(table)) >= threshold
@@ -133,12 +199,12 @@ def _check_size(name: str, w: int, h: int, max_pixels) -> None:
                                f"(--max-pixels)")
 
 
-def _pixel_counts(path, threshold: int, max_pixels):
+def _pixel_counts(path, name: str, threshold: int, max_pixels):
     """(pixels, distinct visible colours, their counts, True) over every frame, read as
     convert reads them."""
     from .images import read_frames
 
-    frames, info = read_frames(str(path), max_pixels, four=True)
+    frames, info = read_frames(path, max_pixels, four=True, name=name)
     packed = []
     for frame in frames:
         flat = frame.reshape(-1, 4)

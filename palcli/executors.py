@@ -2,7 +2,9 @@
 
     for result in run_local(tasks, settings, jobs=4, fail_fast=False): ...
 
-Each yields one Result per task, in completion order. Workers are processes that turn the
+Each yields one Result per task, in completion order. The work done per task is convert_one by
+default; another module-level function work(task, settings) -> Result (palcli.check's) may be
+given, with its own per-process setup(settings) or None. Workers are processes that turn the
 settings' CubeRef into the cube once, ignore SIGINT and read and write files themselves; tasks
 (paths) go to them in small chunks over a pipe, results come back one by one. When the consumer
 stops (Ctrl-C, SIGTERM, or closing the generator) workers are stopped and their temp files
@@ -35,29 +37,31 @@ def default_jobs() -> int:
 
 
 def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
-              fail_fast: bool = False):
+              fail_fast: bool = False, work=convert_one, setup=prepare):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
     jobs = min(jobs or default_jobs(), len(tasks))
     if jobs <= 1:
-        return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
-    return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)
+        return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast, work=work, setup=setup)
+    return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast, work=work, setup=setup)
 
 
-def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False):
+def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False,
+               work=convert_one, setup=prepare):
     """Convert the tasks one after another in this process."""
     stopped = False
-    if tasks:
-        prepare(settings)
+    if tasks and setup is not None:
+        setup(settings)
     for task in tasks:
         if stopped:
             yield Result(task.input, task.output, SKIPPED, NOT_STARTED)
             continue
-        result = convert_one(task, settings)
+        result = work(task, settings)
         stopped = fail_fast and result.status == ERROR
         yield result
 
 
-def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False):
+def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False,
+             work=convert_one, setup=prepare):
     """Convert the tasks on `jobs` worker processes."""
     from multiprocessing.connection import wait as wait_any
 
@@ -85,13 +89,13 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
     def replace(w: _Worker) -> _Worker:
         w.process.join()
         w.conn.close()
-        new = _Worker(ctx, settings, workers)
+        new = _Worker(ctx, settings, workers, work, setup)
         workers[workers.index(w)] = new
         return new
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(ctx, settings, workers))
+            workers.append(_Worker(ctx, settings, workers, work, setup))
         for w in list(workers):
             feed(w)
         while any(w.inflight for w in workers):
@@ -104,7 +108,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
                         i = w.inflight.popleft()
                         todo.extendleft(reversed(w.inflight))
                         w.inflight.clear()
-                        remove_leftovers(tasks[i].output, w.process.pid)
+                        _remove_leftovers(tasks[i], w.process.pid)
                         result = Result(tasks[i].input, tasks[i].output, ERROR,
                                         f"worker process died (exit code {w.process.exitcode})")
                         w = replace(w)
@@ -124,7 +128,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, ctx, settings: Settings, siblings: list[_Worker]):
+    def __init__(self, ctx, settings: Settings, siblings: list[_Worker], work, setup):
         self.conn, child = ctx.Pipe()
         self.inflight: deque[int] = deque()
         fork = ctx.get_start_method() == "fork"
@@ -132,7 +136,7 @@ class _Worker:
         # must read as EOF); only fork copies them.
         inherited = [s.conn for s in siblings if s is not self] if fork else []
         self.process = ctx.Process(target=_serve, args=(child, settings, inherited,
-                                                         _log_level()), daemon=True)
+                                                         _log_level(), work, setup), daemon=True)
         with _signals_blocked():
             self.process.start()
         child.close()
@@ -174,8 +178,13 @@ def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
             w.process.kill()
             w.process.join()
         for i in w.inflight:
-            remove_leftovers(tasks[i].output, w.process.pid)
+            _remove_leftovers(tasks[i], w.process.pid)
         w.conn.close()
+
+
+def _remove_leftovers(task: Task, pid: int) -> None:
+    if task.output is not None:  # tasks that write nothing (palcli check) have no output
+        remove_leftovers(task.output, pid)
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -210,7 +219,8 @@ def _copy_logging(level: int | None) -> None:
         logger.setLevel(level)
 
 
-def _serve(conn, settings: Settings, inherited, log_level: int | None) -> None:
+def _serve(conn, settings: Settings, inherited, log_level: int | None, work=convert_one,
+           setup=prepare) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -221,13 +231,14 @@ def _serve(conn, settings: Settings, inherited, log_level: int | None) -> None:
     engine.one_thread_per_process()
     _copy_logging(log_level)
     try:
-        prepare(settings)
+        if setup is not None:
+            setup(settings)
         while True:
             chunk = conn.recv()
             if chunk is None:
                 return
             for i, task in chunk:
-                conn.send((i, convert_one(task, settings)))
+                conn.send((i, work(task, settings)))
     except (EOFError, BrokenPipeError):
         return  # the parent has gone
 

@@ -18,8 +18,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,24 +102,6 @@ class HistogramBuilder:
         self._values, inverse = np.unique(values, return_inverse=True)
         self._counts = np.bincount(inverse.reshape(-1), counts, len(self._values)).astype(np.int64)
         self._pending, self._pending_size = [], 0
-
-
-def image_files(inputs) -> list[str]:
-    """The image files INPUT... name, found as convert finds them: files as given, directories
-    searched by palcli.plan's walk. UsageError for a missing input or when there is no image."""
-    from .plan import STDIO, make_plan
-
-    inputs = [str(i) for i in inputs]
-    if STDIO in inputs:
-        raise UsageError("extract reads image files and directories, not standard input")
-    # Planning a conversion into a directory that does not exist lists the inputs exactly as
-    # convert would, and touches no file.
-    nowhere = os.path.join(tempfile.gettempdir(), f"palcli-extract-{os.getpid()}", "")
-    plan = make_plan(inputs, nowhere)
-    found = [t.input for t in plan.tasks] + [t.input for t, _ in plan.conflicts]
-    if not found:
-        raise UsageError(f"no images found under {', '.join(inputs)}")
-    return list(dict.fromkeys(found))
 
 
 def read_histogram(paths, *, alpha_threshold: int = 128, max_pixels: int | None = None

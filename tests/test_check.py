@@ -187,3 +187,94 @@ def test_result_is_small_and_picklable(tmp_path):
 def test_bad_threshold_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="alpha_threshold must be an int in 0..255; got 256"):
         check_image(tmp_path / "x.png", PICO, alpha_threshold=256)
+
+
+# --- the command -----------------------------------------------------------------------------
+
+def check_cli(*args, input=None):
+    return CliRunner().invoke(cli, ["check", *map(str, args)], input=input)
+
+
+@pytest.fixture
+def assets(tmp_path):
+    """A converted tree of three images, one of them then touched by hand."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    for i, rel in enumerate(["a.png", "b.jpg", "sub/c.png"]):
+        Image.fromarray(photo_like(seed=i)).save(src / rel)
+    result = CliRunner().invoke(cli, ["convert", str(src), str(tmp_path / "out"), "-p", "pico-8", "-q"])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "out"
+
+
+def test_check_passes_a_converted_tree_silently(assets):
+    for jobs in ("1", "2"):
+        result = check_cli(assets, "-p", "pico-8", "-j", jobs)
+        assert result.exit_code == 0 and result.output == ""
+
+
+def test_check_names_each_offending_file_in_one_line_and_exits_1(assets):
+    px = np.asarray(Image.open(assets / "b.png").convert("RGB")).copy()
+    px[0, 0] = (1, 2, 3)
+    px[0, 1] = (1, 2, 3)
+    Image.fromarray(px).save(assets / "b.png")
+    (assets / "sub" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    for jobs in ("1", "2"):
+        result = check_cli(assets, "-p", "pico-8", "-j", jobs)
+        assert result.exit_code == 1
+        assert sorted(result.stderr.splitlines()) == [
+            f"palcli: error: {assets / 'b.png'}: 2 pixels off the palette: #010203 x2 (nearest #000000)",
+            f"palcli: error: {assets / 'sub' / 'broken.png'}: not an image file Pillow can read",
+        ]
+        assert result.stdout == ""
+
+
+def test_check_report_has_convert_keys_and_statuses(assets, tmp_path):
+    import json
+
+    px = np.asarray(Image.open(assets / "a.png").convert("RGB")).copy()
+    px[5, 5] = (250, 250, 250)
+    Image.fromarray(px).save(assets / "a.png")
+    result = check_cli(assets, "-p", "pico-8", "--report", tmp_path / "check.jsonl")
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in (tmp_path / "check.jsonl").read_text().splitlines()]
+    by_input = {r["input"]: r for r in lines}
+    assert set(by_input) == {str(assets / "a.png"), str(assets / "b.png"), str(assets / "sub" / "c.png")}
+    assert all(set(r) == {"input", "output", "status", "error", "pixels", "seconds"} for r in lines)
+    bad = by_input[str(assets / "a.png")]
+    assert bad["status"] == "error" and bad["output"] is None and bad["pixels"] == 60 * 80
+    assert bad["error"] == "1 pixel off the palette: #fafafa x1 (nearest #fff1e8)"
+    assert [by_input[str(assets / n)]["status"] for n in ("b.png", "sub/c.png")] == ["ok", "ok"]
+
+
+def test_check_reads_standard_input(assets):
+    data = (assets / "a.png").read_bytes()
+    result = check_cli("-", "-p", "pico-8", input=data)
+    assert result.exit_code == 0, result.output
+    result = check_cli("-", "-p", "1bit", input=data)
+    assert result.exit_code == 1 and result.stderr.startswith("palcli: error: -: ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("missing.png", "-p", "pico-8"), "palcli: error: missing.png: no such file or directory\n"),
+    (("{d}", "-p", "no-such-palette"), "palcli: error: no-such-palette: no such palette"),
+    (("{e}", "-p", "pico-8"), "palcli: error: no images found under {e}\n"),
+])
+def test_check_usage_errors_exit_2(tmp_path, monkeypatch, assets, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    fill = {"d": assets, "e": tmp_path / "empty"}
+    result = check_cli(*[str(a).format(**fill) for a in args])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(message.format(**fill)) or result.stderr.startswith(message.format(**fill))
+
+
+def test_pre_commit_hook_runs_palcli_check():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+    assert re.search(r"^- id: palcli-check$", text, re.M)
+    assert re.search(r"^  entry: palcli check$", text, re.M)
+    assert re.search(r"^  language: python$", text, re.M)
+    assert re.search(r"^  files: .*png", text, re.M)

@@ -11,7 +11,8 @@ from PIL import Image
 from palcli import Palette, load_palette, quantize
 from palcli.cli import cli
 from palcli.errors import UsageError
-from palcli.extract import HistogramBuilder, extract_palette, image_files, read_histogram
+from palcli.extract import HistogramBuilder, extract_palette, read_histogram
+from palcli.inputs import image_files
 from palcli.metrics import METRICS
 
 sys.path.insert(0, os.path.dirname(__file__))

@@ -99,8 +99,9 @@ def extract(inputs, n, output, metric, seed, include, alpha_threshold) -> None:
     are ordered dark to light and named 'extract 1', 'extract 2', ... Images with fewer
     distinct colours than N give exactly their own colours.
     """
-    from ..extract import extract_palette, image_files, read_histogram
+    from ..extract import extract_palette, read_histogram
     from ..formats import check_writable
+    from ..inputs import image_files
     from ..palette import load_palette
 
     stdout = output == "-"
