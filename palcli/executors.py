@@ -2,13 +2,13 @@
 
     for result in run_local(tasks, settings, jobs=4, fail_fast=False): ...
 
-Each yields one Result per task, in completion order. The work done per task is convert_one by
-default; another module-level function work(task, settings) -> Result (palcli.check's) may be
-given, with its own per-process setup(settings) or None. Workers are processes that turn the
+Each yields one Result per task, in completion order. Workers are processes that turn the
 settings' CubeRef into the cube once, ignore SIGINT and read and write files themselves; tasks
 (paths) go to them in small chunks over a pipe, results come back one by one. When the consumer
 stops (Ctrl-C, SIGTERM, or closing the generator) workers are stopped and their temp files
-removed, so no output is ever partial.
+removed, so no output is ever partial. The work done per task is convert_one (after prepare, once
+per process) unless another module-level function work(task, settings) -> Result is given
+(palcli.check's), with its own per-process setup(settings) or None.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def default_jobs() -> int:
 
 
 def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
-              fail_fast: bool = False, work=convert_one, setup=prepare):
+              fail_fast: bool = False, work=None, setup=None):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
     jobs = min(jobs or default_jobs(), len(tasks))
     if jobs <= 1:
@@ -46,9 +46,10 @@ def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
 
 
 def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False,
-               work=convert_one, setup=prepare):
+               work=None, setup=None):
     """Convert the tasks one after another in this process."""
     stopped = False
+    work, setup = _job(work, setup)
     if tasks and setup is not None:
         setup(settings)
     for task in tasks:
@@ -61,7 +62,7 @@ def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fas
 
 
 def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False,
-             work=convert_one, setup=prepare):
+             work=None, setup=None):
     """Convert the tasks on `jobs` worker processes."""
     from multiprocessing.connection import wait as wait_any
 
@@ -182,6 +183,12 @@ def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
         w.conn.close()
 
 
+def _job(work, setup):
+    """(work, setup) for a run: convert_one and prepare unless another work function is given
+    (looked up when the run starts)."""
+    return (convert_one, prepare) if work is None else (work, setup)
+
+
 def _remove_leftovers(task: Task, pid: int) -> None:
     if task.output is not None:  # tasks that write nothing (palcli check) have no output
         remove_leftovers(task.output, pid)
@@ -219,8 +226,8 @@ def _copy_logging(level: int | None) -> None:
         logger.setLevel(level)
 
 
-def _serve(conn, settings: Settings, inherited, log_level: int | None, work=convert_one,
-           setup=prepare) -> None:
+def _serve(conn, settings: Settings, inherited, log_level: int | None, work=None,
+           setup=None) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -230,6 +237,7 @@ def _serve(conn, settings: Settings, inherited, log_level: int | None, work=conv
         c.close()
     engine.one_thread_per_process()
     _copy_logging(log_level)
+    work, setup = _job(work, setup)
     try:
         if setup is not None:
             setup(settings)
