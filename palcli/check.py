@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import check_int
 from .errors import ImageError, PalcliWarning
 from .metrics import DEFAULT_METRIC, check_metric
 from .nearest import nearest, to_space
@@ -89,9 +90,7 @@ def check_image(path, palette, alpha_threshold: int = 128, *, metric: str = DEFA
     """
     pal = load_palette(palette)
     metric = check_metric(metric)
-    if isinstance(alpha_threshold, bool) or not isinstance(alpha_threshold, (int, np.integer)) \
-            or not 0 <= alpha_threshold <= 255:
-        raise ValueError(f"alpha_threshold must be an int in 0..255; got {alpha_threshold!r}")
+    alpha_threshold = check_int(alpha_threshold, "alpha_threshold", 0, 255)
     name = str(path) if name is None else name
     counts = _indexed_counts(path, name, pal, alpha_threshold, max_pixels)
     if counts is None:

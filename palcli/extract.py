@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import check_image, check_int
 from .errors import UsageError
 from .metrics import check_metric
 from .nearest import distance, from_space, nearest, to_space
@@ -72,11 +73,7 @@ class HistogramBuilder:
     def add(self, pixels: np.ndarray, alpha: bool = True) -> None:
         """Add an (H, W, 3|4) uint8 image. With four channels and alpha=True, pixels whose alpha
         is below the threshold are transparent and ignored; alpha=False reads RGBX."""
-        if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 3 \
-                or pixels.shape[2] not in (3, 4):
-            raise ValueError(f"pixels must be an (H, W, 3|4) uint8 array; got "
-                             f"{getattr(pixels, 'dtype', type(pixels).__name__)} "
-                             f"{getattr(pixels, 'shape', '')}")
+        pixels = check_image(pixels, "pixels")
         flat = pixels.reshape(-1, pixels.shape[2])
         if pixels.shape[2] == 4 and alpha:
             flat = flat[flat[:, 3] >= self.alpha_threshold]
@@ -129,19 +126,17 @@ def extract_palette(source, n: int, *, metric: str = DEFAULT_METRIC, seed: int =
     ordered dark to light and named 'extract 1', 'extract 2', ...
     """
     metric = check_metric(metric)
+    n = check_int(n, "n", 1, MAX_COLORS)
+    seed = check_int(seed, "seed", 0)
     hist = source if isinstance(source, ColorHistogram) else _pool(source)
     fixed = load_palette(include) if include is not None else None
     n_fixed = len(fixed) if fixed is not None else 0
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_COLORS:
-        raise ValueError(f"n must be an int in 1..{MAX_COLORS}; got {n!r}")
     if n < n_fixed:
         raise UsageError(f"{n} colours cannot hold the {n_fixed} colours to include")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
     if len(hist.colors) == 0:
         raise UsageError("no visible pixels to extract colours from")
     fixed_colors = fixed.colors if fixed is not None else np.empty((0, 3), np.uint8)
-    free = _free_colors(hist, fixed_colors, n - n_fixed, metric, int(seed))
+    free = _free_colors(hist, fixed_colors, n - n_fixed, metric, seed)
     return _assemble(free, fixed, name)
 
 

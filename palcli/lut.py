@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import check_int
 from .atomic import write_atomic
 from .errors import PalcliError, UsageError
 from .metrics import DEFAULT_METRIC, check_metric
@@ -97,8 +98,7 @@ def write_lut(palette, path, *, metric: str = DEFAULT_METRIC, level: int = DEFAU
 
 
 def _check_level(level) -> None:
-    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level not in LEVELS:
-        raise ValueError(f"level must be an int in {LEVELS.start}..{LEVELS.stop - 1}; got {level!r}")
+    check_int(level, "level", LEVELS.start, LEVELS.stop - 1)
 
 
 def _cube_line(rgb) -> bytes:

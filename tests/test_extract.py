@@ -167,7 +167,7 @@ def test_fully_transparent_input_is_a_usage_error():
 
 
 @pytest.mark.parametrize("n, seed, words", [(0, 0, "n must be an int in 1..65536"),
-                                            (3, -1, "seed must be a non-negative int")])
+                                            (3, -1, "seed must be an int >= 0; got -1")])
 def test_bad_arguments_name_the_argument(n, seed, words):
     with pytest.raises(ValueError, match=words):
         extract_palette(photo_like(8, 8), n, seed=seed)
