@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from photos import photo_at  # noqa: E402
+from photos import jpeg_batch  # noqa: E402
 
 PALETTE = "pico-8"
 
@@ -63,12 +63,7 @@ def main() -> None:
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
               f"({os.cpu_count()} cores)")
         src, out, touched = work / "photos", work / "out", work / "touched"
-        src.mkdir()
-        cache: dict[int, np.ndarray] = {}
-        for i in range(args.images):
-            if i % 8 not in cache:
-                cache[i % 8] = photo_at(1.0, i)[1]
-            Image.fromarray(cache[i % 8]).save(src / f"photo{i:03d}.jpg", quality=90)
+        jpeg_batch(src, args.images)
         convert = palcli_cmd("convert", str(src), str(out), "-p", PALETTE, "-j", "2", "-q")
         timed(convert)  # the cube into the cache
         shutil.rmtree(out)
