@@ -25,7 +25,7 @@ import numpy as np
 from ._validate import check_image, check_int
 from .errors import UsageError
 from .metrics import check_metric
-from .nearest import distance, from_space, nearest, to_space
+from .nearest import distance, from_space, nearest, to_space, use_numba_for
 from .palette import MAX_COLORS, Palette, load_palette
 
 DEFAULT_METRIC = "oklab"
@@ -157,6 +157,8 @@ def _free_colors(hist: ColorHistogram, fixed: np.ndarray, k: int, metric: str,
         return rest
     if k == 0:
         return rest[:0]
+    if metric == "ciede2000":  # the last refinement alone passes over every colour 2-3 times
+        use_numba_for(len(hist.colors) * (k + len(fixed)) * 3)
     weights = hist.counts.astype(np.float64)
     exact = to_space(hist.colors, metric)
     points, bin_weights = _binned(hist.colors, exact, weights, SEED_BITS)

@@ -12,6 +12,9 @@ points of the space (the means of histogram bins), which no cube could look up.
 
 from __future__ import annotations
 
+import sys
+from importlib import import_module
+
 import numpy as np
 
 from . import color
@@ -20,8 +23,11 @@ from .metrics import check_metric
 # The space each metric measures in: 8-bit sRGB values as floats, CIELAB or OKLab.
 SPACES = {"rgb": "rgb", "redmean": "rgb", "cie76": "lab", "ciede2000": "lab", "oklab": "oklab"}
 _CHUNK = 1 << 18  # point x palette pairs per block: a few MiB for each temporary
-# CIEDE2000 pairs from which the numba kernel pays for its start (~1 s; numpy ~0.3 us a pair)
+# CIEDE2000 costs numpy ~0.3 us a pair (some sixty array passes) and the numba kernels a quarter
+# of that a thread, after ~1 s to start numba: a call of this many pairs pays for the start, and
+# once the kernels are loaded in the process every call of more than _KERNEL_PAIRS uses them.
 NUMBA_DE00_PAIRS = 4_000_000
+_KERNEL_PAIRS = 4096
 
 
 def to_space(colors: np.ndarray, metric: str) -> np.ndarray:
@@ -56,7 +62,7 @@ def nearest(points: np.ndarray, targets: np.ndarray, metric: str) -> tuple[np.nd
     targets = np.asarray(targets, dtype=np.float64).reshape(-1, 3)
     index = np.empty(len(points), np.intp)
     dist = np.empty(len(points), np.float64)
-    if metric == "ciede2000" and len(points) * len(targets) >= NUMBA_DE00_PAIRS:
+    if metric == "ciede2000" and _use_kernel(len(points) * len(targets)):
         from .kernels.nearest import nearest_de00
 
         nearest_de00(np.ascontiguousarray(points), np.ascontiguousarray(targets), index, dist)
@@ -75,9 +81,28 @@ def distance(points: np.ndarray, targets: np.ndarray, metric: str) -> np.ndarray
     """The metric's distance (as nearest() gives it) between each point and the target in the
     same row: (M, 3) and (M, 3) in metric's space -> (M,)."""
     metric = check_metric(metric)
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    if metric == "ciede2000" and _use_kernel(len(points)):
+        from .kernels.nearest import distance_de00
+
+        out = np.empty(len(points), np.float64)
+        distance_de00(points, targets, out)
+        return out
     measure = _de00_squared if metric == "ciede2000" else _squared
-    return np.sqrt(measure(np.asarray(points, np.float64), np.asarray(targets, np.float64),
-                           metric == "redmean"))
+    return np.sqrt(measure(points, targets, metric == "redmean"))
+
+
+def use_numba_for(pairs: int) -> None:
+    """Load the CIEDE2000 kernels now when a job of about this many pairs in all is coming
+    (palette extraction knows its total before it starts)."""
+    if pairs >= NUMBA_DE00_PAIRS:
+        import_module("palcli.kernels.nearest")  # loaded: later calls of any size use it
+
+
+def _use_kernel(pairs: int) -> bool:
+    return pairs >= NUMBA_DE00_PAIRS or (pairs >= _KERNEL_PAIRS
+                                         and "palcli.kernels.nearest" in sys.modules)
 
 
 def _squared(x: np.ndarray, c: np.ndarray, redmean: bool) -> np.ndarray:

@@ -80,3 +80,21 @@ def test_inverse_conversions_are_inverses():
     assert np.allclose(color.oklab_to_linear(color.srgb8_to_oklab(COLORS)), lin, atol=1e-12)
     assert np.allclose(color.xyz_to_linear(color.lab_to_xyz(color.srgb8_to_lab(COLORS))), lin,
                        atol=1e-12)
+
+
+def test_ciede2000_kernels_agree_with_numpy(monkeypatch):
+    import palcli.nearest as mod
+
+    lab = to_space(COLORS, "ciede2000")
+    targets = to_space(PALETTES["random"], "ciede2000")
+    pairs = to_space(COLORS[::-1], "ciede2000")
+    monkeypatch.setattr(mod, "NUMBA_DE00_PAIRS", 10 ** 12)
+    monkeypatch.setattr(mod, "_KERNEL_PAIRS", 10 ** 12)
+    by_numpy = nearest(lab, targets, "ciede2000"), mod.distance(lab, pairs, "ciede2000")
+    monkeypatch.setattr(mod, "NUMBA_DE00_PAIRS", 1)
+    by_kernel = nearest(lab, targets, "ciede2000"), mod.distance(lab, pairs, "ciede2000")
+    assert np.array_equal(by_kernel[0][0], by_numpy[0][0])
+    assert np.allclose(by_kernel[0][1], by_numpy[0][1], rtol=1e-12, atol=1e-12)
+    assert np.allclose(by_kernel[1], by_numpy[1], rtol=1e-12, atol=1e-12)
+    want = reference.ciede2000(reference.lab(COLORS), reference.lab(COLORS[::-1]))
+    assert np.allclose(by_kernel[1], want, rtol=1e-9, atol=1e-12)

@@ -30,3 +30,12 @@ def nearest_de00(lab, targets, index, dist):
                 best, at = d, j
         index[i] = at
         dist[i] = best
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def distance_de00(lab1, lab2, out):
+    """out[i] = CIEDE2000 between rows i of lab1 and lab2 (both (M, 3) CIELAB)."""
+    for i in prange(lab1.shape[0]):
+        c1 = np.sqrt(lab1[i, 1] * lab1[i, 1] + lab1[i, 2] * lab1[i, 2])
+        c2 = np.sqrt(lab2[i, 1] * lab2[i, 1] + lab2[i, 2] * lab2[i, 2])
+        out[i] = de00(lab1[i, 0], lab1[i, 1], lab1[i, 2], c1, lab2[i, 0], lab2[i, 1], lab2[i, 2], c2)
