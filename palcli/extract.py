@@ -313,14 +313,13 @@ def _search(points, weights, fixed, palette, metric: str) -> np.ndarray:
         for _ in range(4):
             targets = np.concatenate([targets_fixed, to_space(palette, metric)])
             labels, dist = nearest(points, targets, metric)
-            mine = labels >= n_fixed
-            own = labels[mine] - n_fixed
-            best = np.bincount(own, weights[mine] * dist[mine], k)
+            mine = labels >= n_fixed  # the points of the colours that may move
+            own, pts, w = labels[mine] - n_fixed, points[mine], weights[mine]
+            best = np.bincount(own, w * dist[mine], k)
             choice = np.full(k, -1)
             for m, move in enumerate(_MOVES * step):
                 trial = np.clip(palette.astype(np.int64) + move, 0, 255).astype(np.uint8)
-                d = distance(points[mine], to_space(trial, metric)[own], metric)
-                cost = np.bincount(own, weights[mine] * d, k)
+                cost = np.bincount(own, w * distance(pts, to_space(trial, metric)[own], metric), k)
                 better = cost < best * (1.0 - 1e-12)
                 best[better], choice[better] = cost[better], m
             moved = choice >= 0

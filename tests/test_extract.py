@@ -265,3 +265,10 @@ def test_an_empty_directory_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run(tmp_path / "empty", "-n", 3, "-o", tmp_path / "p.gpl")
     assert result.exit_code == 2 and "no images found under" in result.stderr
+
+
+def test_standard_input_is_refused_by_extract(photos):
+    result = run("-", "-n", 3, "-o", "-")
+    assert result.exit_code == 2
+    assert result.stderr == ("palcli: error: this command reads image files and directories, "
+                             "not standard input\n")
