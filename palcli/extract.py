@@ -6,12 +6,14 @@
 1. Every visible pixel of every input is pooled into one histogram of distinct colours with
    their counts: memory follows the number of distinct colours (at most 2^24), not of pixels.
 2. The histogram is clustered in the metric's space (OKLab, CIELAB or RGB): k-means++ seeding
-   from a fixed seed, Lloyd iterations on the squared distance, then Weiszfeld iterations that
-   minimise the summed distance itself, which is what the mean error of a mapping adds up. These
-   run on 5-bit-per-channel bins (each the weighted mean of its colours), a few thousand points.
+   from a fixed seed (RESTARTS of them, the best kept), Lloyd iterations on the squared
+   distance, then Weiszfeld iterations that minimise the summed distance itself, which is what
+   the mean error of a mapping adds up. These run on the cells of a grid laid over that space
+   (each the weighted mean of its colours), a few thousand points.
 3. The centres are rounded to sRGB colours and refined with the exact nearest-colour assignment
-   palcli's mapping makes (palcli.nearest, the cube's answer): first over 6-bit bins, then over
-   every distinct colour, keeping a palette only while the summed distance falls.
+   palcli's mapping makes (palcli.nearest, the cube's answer) over a grid twice as fine: centre
+   updates, then a search of each colour's sRGB neighbours under the metric itself; last, over
+   every distinct colour. A palette is kept only while the summed distance falls.
 `include` colours are centres that never move; they are in the palette first, as given.
 """
 
@@ -25,12 +27,14 @@ import numpy as np
 from ._validate import check_image, check_int
 from .errors import UsageError
 from .metrics import check_metric
-from .nearest import distance, from_space, nearest, to_space, use_numba_for
+from .nearest import SPACES, distance, from_space, nearest, to_space, use_numba_for
 from .palette import MAX_COLORS, Palette, load_palette
 
 DEFAULT_METRIC = "oklab"
-SEED_BITS = 5  # bins the clustering runs on: 32^3 at most, a few thousand in a photo
-REFINE_BITS = 6  # bins the first exact refinement runs on
+# Grid cells along the lightness axis (see _binned) for the clustering: GRID x k^(1/3), so each
+# colour gets about as many cells whatever k; twice as fine for the first exact refinement.
+GRID = 24
+_SPAN = {"oklab": 1.0, "lab": 100.0, "rgb": 255.0}  # each space's lightness (or channel) range
 _DIRECT = 4096  # histograms with at most this many colours are clustered colour by colour
 RESTARTS = 4  # seedings clustered; the one with the least summed distance is refined
 _LLOYD_ITERATIONS = 40
@@ -161,22 +165,29 @@ def _free_colors(hist: ColorHistogram, fixed: np.ndarray, k: int, metric: str,
         use_numba_for(len(hist.colors) * (k + len(fixed)) * 3)
     weights = hist.counts.astype(np.float64)
     exact = to_space(hist.colors, metric)
-    points, bin_weights = _binned(hist.colors, exact, weights, SEED_BITS)
-    anchors = to_space(fixed, metric)
-    rng = np.random.default_rng(seed)
-    best, best_cost = None, np.inf
-    for _ in range(RESTARTS):
-        centres = _seed(points, bin_weights, anchors, k, rng)
-        centres, _ = _lloyd(points, bin_weights, anchors, centres, squared=True)
-        centres, cost = _lloyd(points, bin_weights, anchors, centres, squared=False)
-        if cost < best_cost:
-            best, best_cost = centres, cost
-    palette = from_space(best, metric)
-    fine, fine_weights = _binned(hist.colors, exact, weights, REFINE_BITS)
+    steps = GRID * k ** (1 / 3)
+    points, bin_weights = _binned(exact, weights, metric, steps)
+    centres = _cluster(points, bin_weights, to_space(fixed, metric), k, seed)
+    palette = from_space(centres, metric)
+    fine, fine_weights = _binned(exact, weights, metric, 2 * steps)
     palette = _refine(fine, fine_weights, fixed, palette, metric, _REFINE_ITERATIONS[0])
     palette = _search(fine, fine_weights, fixed, palette, metric)
     palette = _refine(exact, weights, fixed, palette, metric, _REFINE_ITERATIONS[1])
     return np.unique(palette[~_is_in(palette, fixed)], axis=0)  # rounding can merge two
+
+
+def _cluster(points, weights, anchors, k: int, seed: int) -> np.ndarray:
+    """k centres beside the fixed anchors: of RESTARTS seedings from seed, each followed by
+    Lloyd then Weiszfeld iterations, the one with the least summed distance."""
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, np.inf
+    for _ in range(RESTARTS):
+        centres = _seed(points, weights, anchors, k, rng)
+        centres, _ = _lloyd(points, weights, anchors, centres, squared=True)
+        centres, cost = _lloyd(points, weights, anchors, centres, squared=False)
+        if cost < best_cost:
+            best, best_cost = centres, cost
+    return best
 
 
 def _is_in(colors: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -188,14 +199,18 @@ def _packed(colors: np.ndarray) -> np.ndarray:
     return (c[:, 0] << 16) | (c[:, 1] << 8) | c[:, 2]
 
 
-def _binned(colors: np.ndarray, points: np.ndarray, weights: np.ndarray, bits: int):
-    """(points, weights): the weighted mean of the points of each occupied bin of `bits` bits
-    per channel of their colours. Small histograms are returned colour by colour."""
-    if len(colors) <= _DIRECT:
+def _binned(points: np.ndarray, weights: np.ndarray, metric: str, steps: float):
+    """(points, weights): the weighted mean of the points in each occupied cell of a grid laid
+    over the metric's own space, `steps` cells along its lightness (or 0..255) axis. A grid in
+    the space the distance is measured in gives dark colours as many cells as the eye (and the
+    metric) tells apart there; sRGB bins of equal width lump near-blacks together. Small
+    histograms are returned colour by colour."""
+    if len(points) <= _DIRECT:
         return points, weights
-    shift = 8 - bits
-    c = (colors >> shift).astype(np.int64)
-    _, inverse = np.unique((c[:, 0] << (2 * bits)) | (c[:, 1] << bits) | c[:, 2],
+    cells = np.floor(points / (_SPAN[SPACES[metric]] / steps)).astype(np.int64)
+    cells -= cells.min(axis=0)
+    dims = cells.max(axis=0) + 1
+    _, inverse = np.unique((cells[:, 0] * dims[1] + cells[:, 1]) * dims[2] + cells[:, 2],
                            return_inverse=True)
     inverse = inverse.reshape(-1)
     total = np.bincount(inverse, weights)

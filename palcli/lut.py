@@ -44,7 +44,7 @@ def lut_indices(palette, metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVE
 
     pal = load_palette(palette)
     check_metric(metric)
-    steps = level * level
+    steps = _check_level(level) ** 2
     cube = get_cube(pal, metric).array
     if steps == 256:
         return cube.transpose(2, 1, 0)
@@ -55,21 +55,20 @@ def lut_indices(palette, metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVE
 def hald_clut(palette, metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVEL) -> np.ndarray:
     """The Hald CLUT image: (L^3, L^3, 3) uint8, (4096, 4096, 3) at level 16."""
     pal = load_palette(palette)
-    _check_level(level)
-    side = level ** 3
-    return pal.colors[lut_indices(pal, metric, level).reshape(side, side)]
+    indices = lut_indices(pal, metric, level)
+    return pal.colors[indices.reshape(level ** 3, level ** 3)]
 
 
 def write_cube(f, palette, metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVEL) -> None:
     """Write the .cube text to the binary file f, one blue plane at a time (a level-16 file is
     about 450 MB; its planes are 1.8 MB each)."""
     pal = load_palette(palette)
-    _check_level(level)
+    indices = lut_indices(pal, metric, level)
     title = " ".join(f"{pal.name} ({metric}, palcli)".replace('"', "'").split())
     f.write(f'TITLE "{title}"\nLUT_3D_SIZE {level * level}\n'
             f"DOMAIN_MIN 0 0 0\nDOMAIN_MAX 1 1 1\n".encode("utf-8"))
     lines = np.array([_cube_line(c) for c in pal.colors.tolist()])  # one fixed-width line each
-    for plane in lut_indices(pal, metric, level):
+    for plane in indices:
         f.write(lines[plane.ravel()].tobytes())
 
 
@@ -97,8 +96,8 @@ def write_lut(palette, path, *, metric: str = DEFAULT_METRIC, level: int = DEFAU
         raise PalcliError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
-def _check_level(level) -> None:
-    check_int(level, "level", LEVELS.start, LEVELS.stop - 1)
+def _check_level(level) -> int:
+    return check_int(level, "level", LEVELS.start, LEVELS.stop - 1)
 
 
 def _cube_line(rgb) -> bytes:
