@@ -6,7 +6,7 @@
 1. Every visible pixel of every input is pooled into one histogram of distinct colours with
    their counts: memory follows the number of distinct colours (at most 2^24), not of pixels.
 2. The histogram is clustered in the metric's space (OKLab, CIELAB or RGB): k-means++ seeding
-   from a fixed seed (RESTARTS of them, the best kept), Lloyd iterations on the squared
+   from a fixed seed (several, the best kept), Lloyd iterations on the squared
    distance, then Weiszfeld iterations that minimise the summed distance itself, which is what
    the mean error of a mapping adds up. These run on the cells of a grid laid over that space
    (each the weighted mean of its colours), a few thousand points.
@@ -36,7 +36,10 @@ DEFAULT_METRIC = "oklab"
 GRID = 24
 _SPAN = {"oklab": 1.0, "lab": 100.0, "rgb": 255.0}  # each space's lightness (or channel) range
 _DIRECT = 4096  # histograms with at most this many colours are clustered colour by colour
-RESTARTS = 4  # seedings clustered; the one with the least summed distance is refined
+# Seedings clustered (the one with the least summed distance is refined): more for few colours,
+# where each costs little and a poor start costs most.
+RESTARTS = 4
+RESTARTS_FEW = 8  # for k <= 8
 _LLOYD_ITERATIONS = 40
 _WEISZFELD_ITERATIONS = 20
 _REFINE_ITERATIONS = (8, 3)  # over the 6-bit bins, then over every distinct colour
@@ -177,11 +180,11 @@ def _free_colors(hist: ColorHistogram, fixed: np.ndarray, k: int, metric: str,
 
 
 def _cluster(points, weights, anchors, k: int, seed: int) -> np.ndarray:
-    """k centres beside the fixed anchors: of RESTARTS seedings from seed, each followed by
+    """k centres beside the fixed anchors: of several seedings from seed, each followed by
     Lloyd then Weiszfeld iterations, the one with the least summed distance."""
     rng = np.random.default_rng(seed)
     best, best_cost = None, np.inf
-    for _ in range(RESTARTS):
+    for _ in range(RESTARTS_FEW if k <= 8 else RESTARTS):
         centres = _seed(points, weights, anchors, k, rng)
         centres, _ = _lloyd(points, weights, anchors, centres, squared=True)
         centres, cost = _lloyd(points, weights, anchors, centres, squared=False)
