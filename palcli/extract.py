@@ -34,7 +34,10 @@ DEFAULT_METRIC = "oklab"
 # Grid cells along the lightness axis (see _binned) for the clustering: GRID x k^(1/3), so each
 # colour gets about as many cells whatever k; twice as fine for the first exact refinement.
 GRID = 24
-_SPAN = {"oklab": 1.0, "lab": 100.0, "rgb": 255.0}  # each space's lightness (or channel) range
+# The grid's extent per space: OKLab's lightness range; CIELAB's a* and b* reach three times
+# further than OKLab's a and b against lightness, so its cells span 2 units of L* (1% of OKLab's);
+# RGB's channel range.
+_SPAN = {"oklab": 1.0, "lab": 200.0, "rgb": 255.0}
 _DIRECT = 4096  # histograms with at most this many colours are clustered colour by colour
 # Seedings clustered (the one with the least summed distance is refined): more for few colours,
 # where each costs little and a poor start costs most.
@@ -43,7 +46,8 @@ RESTARTS_FEW = 8  # for k <= 8
 _LLOYD_ITERATIONS = 40
 _WEISZFELD_ITERATIONS = 20
 _REFINE_ITERATIONS = (8, 3)  # over the 6-bit bins, then over every distinct colour
-_STEPS = (8, 4, 2, 1)  # sRGB steps of the search around each refined colour
+_STEPS = (4, 2, 1)  # sRGB steps of the search around each refined colour
+_SEARCH_ROUNDS = 3  # at most, per step
 # the 26 neighbours of a colour in the sRGB grid: straight moves alone stall where the metric's
 # valleys run diagonally (CIEDE2000's hue and chroma terms)
 _MOVES = np.array([m for m in itertools.product((-1, 0, 1), repeat=3) if any(m)], np.int64)
@@ -328,7 +332,7 @@ def _search(points, weights, fixed, palette, metric: str) -> np.ndarray:
     n_fixed, k = len(fixed), len(palette)
     targets_fixed = to_space(fixed, metric)
     for step in _STEPS:
-        for _ in range(4):
+        for _ in range(_SEARCH_ROUNDS):
             targets = np.concatenate([targets_fixed, to_space(palette, metric)])
             labels, dist = nearest(points, targets, metric)
             mine = labels >= n_fixed  # the points of the colours that may move
