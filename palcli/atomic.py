@@ -85,10 +85,11 @@ def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -
     if makedirs:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    # Read-write: multi-page TIFF writers read back what they wrote.
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:
             write(f)
             f.flush()
             os.fchmod(f.fileno(), 0o666 & ~_current_umask())  # outputs may be shared

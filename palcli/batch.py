@@ -48,6 +48,8 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
         record(Result(task.input, task.output, SKIPPED, UP_TO_DATE))
     for task, reason in plan.conflicts:
         record(Result(task.input, task.output, ERROR, reason))
+    for directory, reason in plan.unreadable:
+        record(Result(directory, "", ERROR, reason))
     if not plan.tasks:
         return report
     jobs = min(jobs or default_jobs(), len(plan.tasks))

@@ -42,6 +42,7 @@ class Cube:
     array: np.ndarray  # (256, 256, 256) uint8|uint16, read-only
     key: str
     path: Path | None  # the verified cache file it is mapped from; None when in memory
+    built: bool = False  # built by this process (rather than found in the cache)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def _build_and_store(key: str, colors: np.ndarray, metric: str, name: str, path:
         _warn_unwritable(path.parent, exc)
         path = None
     array.setflags(write=False)
-    return Cube(array, key, path)
+    return Cube(array, key, path, built=True)
 
 
 def _attach(name: str, k: int) -> np.ndarray | None:

@@ -37,7 +37,9 @@ def default_jobs() -> int:
 def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
               fail_fast: bool = False):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
-    jobs = min(jobs or default_jobs(), len(tasks))
+    jobs = min(jobs or default_jobs(), len(tasks))  # never more workers than tasks
+    logging.getLogger("palcli").debug("%d inputs on %d process%s", len(tasks), jobs,
+                                      "es" * (jobs != 1))
     if jobs <= 1:
         return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
     return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)

@@ -12,13 +12,14 @@ import os
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
 from .atomic import remove_temps, write_atomic
 from .cube import resolve
 from .errors import ImageError, PalcliWarning
-from .outputs import OUTPUTS, SAME, keep_format
+from .outputs import SAME, keep_format, reads_all_frames
 from .plan import STDIO, Settings, Task
 from .mapping import map_indices
 from .report import ERROR, OK, Result
@@ -60,21 +61,25 @@ def convert_one(task: Task, settings: Settings) -> Result:
 
 
 def _convert(task: Task, settings: Settings) -> int:
-    from .images import read_frames, write_image  # Pillow: only where images are read
+    from .images import open_frames, write_image  # Pillow: only where images are read
 
     source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
-    fmt = task.format
-    frames, info = read_frames(source, settings.max_pixels, name=task.input,
-                               all_frames=fmt == SAME or OUTPUTS[fmt].multi_frame, four=True)
-    if fmt == SAME:
-        fmt = keep_format(info.format)
     cube = resolve(settings.cube)
-    mapped = [_map(frame, cube, settings, info.alpha) for frame in frames]
+    mapped, durations = [], []
+    with open_frames(source, settings.max_pixels, name=task.input,
+                     all_frames=partial(reads_all_frames, task.format)) as (info, frames):
+        for frame in frames:  # one decoded frame at a time; its indices are kept
+            idx = map_indices(frame.pixels, cube, settings.palette, settings.dither)
+            mapped.append((idx, np.ascontiguousarray(frame.pixels[..., 3]) if frame.alpha
+                           else None))
+            durations.append(frame.duration)
+    fmt = keep_format(info.format) if task.format == SAME else task.format
 
     def write(fp):
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
-                    durations=info.durations, loop=info.loop, name=task.input,
-                    dithered=not settings.dither.exact)
+                    alpha_threshold=settings.alpha_threshold,
+                    durations=durations if info.read > 1 else (), loop=info.loop,
+                    name=task.input, dithered=not settings.dither.exact)
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
@@ -83,18 +88,7 @@ def _convert(task: Task, settings: Settings) -> int:
         sys.stdout.buffer.flush()
     else:
         write_atomic(task.output, write, makedirs=True, follow=True)
-    return sum(f.shape[0] * f.shape[1] for f in frames)
-
-
-def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
-    """(palette indices, transparent mask or None) for one (H, W, 4) frame."""
-    idx = map_indices(frame, cube, settings.palette, settings.dither)
-    mask = None
-    if alpha:
-        mask = frame[..., 3] < settings.alpha_threshold
-        if not mask.any():
-            mask = None
-    return idx, mask
+    return sum(idx.size for idx, _ in mapped)
 
 
 def remove_leftovers(output: str, pid: int) -> None:

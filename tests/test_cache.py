@@ -323,7 +323,7 @@ def test_cli_build_info_clear(builds, cache_dir):
     assert r.exit_code == 0
     assert str(cache_dir) in r.output
     line = [ln for ln in r.output.splitlines() if "redmean" in ln][0]
-    assert "inline" in line and "4 colours" in line and "16.0 MiB" in line
+    assert line.split() == ["inline", "redmean", "4", "16.0", "MiB", "ok", cube_file(PAL, "redmean").name]
 
     r = run("clear")
     assert r.exit_code == 0 and "removed 1 cube" in r.output
