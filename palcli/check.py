@@ -129,21 +129,30 @@ def check_one(task: Task, settings: CheckSettings) -> Result:
 
 
 def check_batch(paths, settings: CheckSettings, *, jobs: int | None = None,
-                fail_fast: bool = False,
+                fail_fast: bool = False, unreadable=(),
                 on_result: Callable[[Result], None] | None = None) -> Report:
     """check_one for every path on convert's local executor (a process pool for several jobs);
-    on_result(result) as each is done; the Report (exit code 1 when any file is off or bad)."""
+    on_result(result) as each is done, after an error record for each (directory, reason) of
+    unreadable; the Report (exit code 1 when any file is off the palette or bad)."""
     from .executors import run_local
 
     report = Report()
+
+    def record(result: Result) -> None:
+        report.add(result)
+        if on_result is not None:
+            on_result(result)
+
+    for directory, reason in unreadable:
+        record(Result(directory, None, ERROR, reason))
     tasks = [Task(str(p), None) for p in paths]
+    if not tasks:
+        return report
     results = run_local(tasks, settings, jobs=jobs, fail_fast=fail_fast, work=check_one,
                         setup=None)
     try:
         for result in results:
-            report.add(result)
-            if on_result is not None:
-                on_result(result)
+            record(result)
     finally:
         results.close()
     return report
@@ -201,20 +210,20 @@ def _check_size(name: str, w: int, h: int, max_pixels) -> None:
 def _pixel_counts(path, name: str, pal: Palette, threshold: int, max_pixels):
     """(pixels, the distinct visible colours off the palette, their counts, True) over every
     frame, read as convert reads them."""
-    from .images import read_frames
+    from .images import open_frames
 
-    frames, info = read_frames(path, max_pixels, four=True, name=name)
     table = _palette_table(pal)
-    off = []
-    for frame in frames:
-        flat = frame.reshape(-1, 4)
-        if info.alpha:
-            flat = flat[flat[:, 3] >= threshold]
-        packed = _packed(flat)
-        off.append(packed[~table[packed]])  # one gather; only off colours are counted
+    off, pixels = [], 0
+    with open_frames(path, max_pixels, name=name) as (_, frames):
+        for frame in frames:  # one decoded frame at a time
+            flat = frame.pixels.reshape(-1, 4)
+            pixels += len(flat)
+            if frame.alpha:
+                flat = flat[flat[:, 3] >= threshold]
+            packed = _packed(flat)
+            off.append(packed[~table[packed]])  # one gather; only off colours are counted
     values, counts = np.unique(np.concatenate(off), return_counts=True)
     colors = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1)
-    pixels = sum(f.shape[0] * f.shape[1] for f in frames)
     return pixels, colors.astype(np.uint8), counts.astype(np.int64), True
 
 

@@ -116,13 +116,13 @@ def read_histogram(paths, *, alpha_threshold: int = 128, max_pixels: int | None 
                    ) -> ColorHistogram:
     """The pooled histogram of every frame of every image file in paths (ImageError if one
     cannot be read)."""
-    from .images import read_frames
+    from .images import open_frames
 
     builder = HistogramBuilder(alpha_threshold)
     for path in paths:
-        frames, info = read_frames(str(path), max_pixels, four=True)
-        for frame in frames:
-            builder.add(frame, alpha=info.alpha)
+        with open_frames(str(path), max_pixels) as (_, frames):
+            for frame in frames:  # one decoded frame at a time
+                builder.add(frame.pixels, alpha=frame.alpha)
     return builder.result()
 
 

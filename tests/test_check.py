@@ -235,9 +235,9 @@ def test_check_report_has_convert_keys_and_statuses(assets, tmp_path):
     px = np.asarray(Image.open(assets / "a.png").convert("RGB")).copy()
     px[5, 5] = (250, 250, 250)
     Image.fromarray(px).save(assets / "a.png")
-    result = check_cli(assets, "-p", "pico-8", "--report", tmp_path / "check.jsonl")
+    result = check_cli(assets, "-p", "pico-8", "--report", tmp_path / "logs" / "check.jsonl")
     assert result.exit_code == 1
-    lines = [json.loads(line) for line in (tmp_path / "check.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (tmp_path / "logs" / "check.jsonl").read_text().splitlines()]
     by_input = {r["input"]: r for r in lines}
     assert set(by_input) == {str(assets / "a.png"), str(assets / "b.png"), str(assets / "sub" / "c.png")}
     assert all(set(r) == {"input", "output", "status", "error", "pixels", "seconds"} for r in lines)
@@ -245,6 +245,15 @@ def test_check_report_has_convert_keys_and_statuses(assets, tmp_path):
     assert bad["status"] == "error" and bad["output"] is None and bad["pixels"] == 60 * 80
     assert bad["error"] == "1 pixel off the palette: #fafafa x1 (nearest #fff1e8)"
     assert [by_input[str(assets / n)]["status"] for n in ("b.png", "sub/c.png")] == ["ok", "ok"]
+
+
+def test_check_report_may_not_be_an_input(assets):
+    before = (assets / "a.png").read_bytes()
+    result = check_cli(assets, "-p", "pico-8", "--report", assets / "a.png")
+    assert result.exit_code == 2
+    assert result.stderr == (f"palcli: error: --report {assets / 'a.png'} is an input of this run; "
+                             f"choose another file\n")
+    assert (assets / "a.png").read_bytes() == before
 
 
 def test_check_reads_standard_input(assets):

@@ -197,7 +197,7 @@ def test_extract_writes_the_same_bytes_every_run(tmp_path, photos):
 
 
 def test_a_directory_is_walked_as_convert_walks_it(tmp_path, photos):
-    assert image_files([photos]) == [str(photos / "a.png"), str(photos / "sub" / "b.jpg")]
+    assert image_files([photos]) == ([str(photos / "a.png"), str(photos / "sub" / "b.jpg")], [])
     assert run(photos, "-n", 8, "-o", tmp_path / "dir.hex").exit_code == 0
     assert run(photos / "a.png", photos / "sub" / "b.jpg", "-n", 8,
                "-o", tmp_path / "files.hex").exit_code == 0

@@ -43,17 +43,18 @@ def check(inputs, palette, metric, alpha_threshold, max_pixels, jobs, quiet, rep
     from ..check import CheckSettings, check_batch
     from ..inputs import image_files
     from ..palette import load_palette
+    from ..plan import STDIO, Plan, Task
     from ..report import ERROR
-    from .convert import _report_stream  # --report as convert writes it
+    from .convert import ReportFile  # --report exactly as convert writes it
 
     console.quiet = quiet
     settings = CheckSettings(load_palette(palette), metric, alpha_threshold, max_pixels)
-    files = image_files(inputs, stdin=True)
-    with _report_stream(report) as stream, progress(len(files), quiet) as bar:
+    files, unreadable = image_files(inputs, stdin=True)
+    read_only = Plan([Task(f, STDIO) for f in files])  # what --report may not overwrite
+    with ReportFile(report, read_only) as report_file, \
+            progress(len(files) + len(unreadable), quiet) as bar:
         def on_result(result) -> None:
-            if stream is not None:
-                stream.write(result.json_line())
-                stream.flush()
+            report_file.write(result)
             for message in result.warnings:
                 console.warning(message)
             if result.status == ERROR:
@@ -62,8 +63,8 @@ def check(inputs, palette, metric, alpha_threshold, max_pixels, jobs, quiet, rep
                 bar.update()
 
         outcome = check_batch(files, settings, jobs=jobs, fail_fast=fail_fast,
-                              on_result=on_result)
+                              unreadable=unreadable, on_result=on_result)
     if bar is not None:
         c = outcome.counts
         console.line(f"palcli: {c['ok']} passed, {c['error']} off the palette or unreadable")
-    return outcome.exit_code()
+    return max(outcome.exit_code(), report_file.exit_code())

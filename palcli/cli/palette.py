@@ -42,15 +42,17 @@ def show(spec: str) -> None:
     """
     from ..palette import load_palette
 
+    from ._shell import printable
+
     pal = load_palette(spec)
-    click.echo(f"name: {pal.name}")
+    click.echo(f"name: {printable(pal.name)}")
     click.echo(f"colours: {len(pal)}")
     swatches = _use_swatches()
     width = len(str(len(pal) - 1))
     rows = zip(pal.colors.tolist(), pal.hex(), pal.names)
     for i, ((r, g, b), hex_, label) in enumerate(rows):
         swatch = f"\x1b[48;2;{r};{g};{b}m    \x1b[0m " if swatches else ""
-        label = f"  {label}" if label else ""
+        label = f"  {printable(label)}" if label else ""
         click.echo(f"{i:>{width}} {swatch}{hex_}{label}", color=swatches or None)
 
 
@@ -62,16 +64,17 @@ def _use_swatches() -> bool:
 
 @palette.command(name="convert")
 @click.argument("source", metavar="IN")
-@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
 def convert(source: str, target: str) -> None:
-    """Convert palette IN to the file OUT, in the format OUT's suffix names.
+    """Convert palette IN to the file OUT, in the format OUT's suffix names ('-': a GIMP
+    palette on standard output).
 
     Writable: .gpl, .json, .hex, .pal (JASC), .act (at most 256 colours) and .png (a swatch
     image). A malformed IN is an error (exit 2) and OUT is left untouched.
     """
-    from ..palette import load_palette, save_palette
+    from ..palette import load_palette
 
-    save_palette(load_palette(source), target)
+    _save(load_palette(source), target)
 
 
 @palette.command(name="extract")
@@ -99,6 +102,7 @@ def extract(inputs, n, output, metric, seed, include, alpha_threshold) -> None:
     are ordered dark to light and named 'extract 1', 'extract 2', ... Images with fewer
     distinct colours than N give exactly their own colours.
     """
+    from ..errors import UsageError
     from ..extract import extract_palette, read_histogram
     from ..formats import check_writable
     from ..inputs import image_files
@@ -108,7 +112,10 @@ def extract(inputs, n, output, metric, seed, include, alpha_threshold) -> None:
     if not stdout:
         check_writable(output)
     fixed = load_palette(include) if include is not None else None
-    hist = read_histogram(image_files(inputs), alpha_threshold=alpha_threshold)
+    files, unreadable = image_files(inputs)
+    for directory, reason in unreadable[:1]:  # the palette would silently miss its images
+        raise UsageError(f"{directory}: {reason}")
+    hist = read_histogram(files, alpha_threshold=alpha_threshold)
     name = "extract" if stdout else os.path.splitext(os.path.basename(output))[0]
     _save(extract_palette(hist, n, metric=metric, seed=seed, include=fixed, name=name), output)
 
@@ -143,9 +150,10 @@ def lut(spec, output, metric, level) -> None:
 def _save(pal, output: str) -> None:
     """Write pal to the file output, or as .gpl to standard output for '-'."""
     if output == "-":
-        from ..formats import PALETTE_FORMATS
+        from ..formats import gpl
 
-        click.echo(PALETTE_FORMATS[".gpl"].write(pal).decode("utf-8"), nl=False)
+        sys.stdout.buffer.write(gpl.write(pal))
+        sys.stdout.buffer.flush()
     else:
         from ..palette import save_palette
 
