@@ -104,7 +104,7 @@ def _load_named(spec: str, name: str | None) -> Palette:
         raise PaletteError(repr(spec), "no palette given: a file, a built-in name (see 'palcli "
                                        "palette list') or inline hex colours '#000,#fff'")
     if builtin.exists(spec):
-        return _load_file(builtin.path(spec), name)  # named by its Name: line, case kept
+        return _load_file(builtin.path(spec), name or spec.lower())
     path = Path(spec)
     if _is_dir(path):
         raise PaletteError(spec, "is a directory, not a palette file")

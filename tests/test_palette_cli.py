@@ -30,7 +30,7 @@ def test_list_shows_every_builtin_with_its_size():
 def test_show_prints_name_count_hex_and_colour_names_without_escapes_when_piped():
     result = run("show", "gameboy")
     assert result.exit_code == 0
-    assert result.stdout == ("name: Game Boy (DMG)\ncolours: 4\n"
+    assert result.stdout == ("name: gameboy\ncolours: 4\n"
                              "0 #0f380f  darkest\n1 #306230  dark\n2 #8bac0f  light\n3 #9bbc0f  lightest\n")
     assert result.stderr == ""
 
@@ -63,9 +63,10 @@ def test_show_prints_no_name_column_for_unnamed_colours():
 def test_convert_keeps_colour_names_and_the_palette_name(tmp_path):
     assert run("convert", DATA / "ase-rgb.ase", tmp_path / "out.gpl").exit_code == 0
     assert run("convert", "nes", tmp_path / "nes.gpl").exit_code == 0
+    assert run("convert", DATA / "gimp-names-with-spaces-and-tabs.gpl", tmp_path / "n.json").exit_code == 0
     assert (tmp_path / "out.gpl").read_text().splitlines()[4:] == ["255   0   0\tred", "128  64 255\thalf"]
-    nes = (tmp_path / "nes.gpl").read_text().splitlines()
-    assert nes[1] == "Name: NES (2C02)" and nes[4] == "124 124 124\t$00"
+    assert (tmp_path / "nes.gpl").read_text().splitlines()[4] == "124 124 124\t$00"
+    assert '"name": "Names"' in (tmp_path / "n.json").read_text()  # Name: as written, case kept
 
 
 @pytest.mark.parametrize("suffix", [".gpl", ".json", ".hex", ".pal", ".act", ".png"])
