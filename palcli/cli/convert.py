@@ -220,8 +220,9 @@ class ReportFile:
             if not self.failed:
                 os.replace(self.tmp, self.path)
         except OSError as exc:
-            self.failed = self.failed or exc.strerror or str(exc)
-            console.error(f"{self.path}: cannot write the report: {self.failed}")
+            if not self.failed:
+                self.failed = exc.strerror or str(exc)
+                console.error(f"{self.path}: cannot write the report: {self.failed}")
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
