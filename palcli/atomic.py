@@ -114,11 +114,11 @@ def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -
     """
     path = os.fspath(path)
     if follow:
-        path = os.path.realpath(path)
         special = _special(path)
         if special is not None:
             _write_through(path, special, write)
             return
+        path = os.path.realpath(path)  # a symlink to a regular file: replace its target
     if makedirs:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = temp_name(path)

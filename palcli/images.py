@@ -27,7 +27,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageError, PalcliWarning
-from .outputs import OUTPUTS, RLE_MAX_COLORS, Encoding, check_palette_fits
+from .outputs import (OUTPUTS, RLE_MAX_COLORS, STAMP_KEY, TIFF_DESCRIPTION, Encoding,
+                      check_palette_fits)
 
 ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # formats whose frames share one canvas
 _ORIENTATION = 0x0112
@@ -290,7 +291,7 @@ def _icc_transform(im: Image.Image, name: str):
 
 def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
                 alpha_threshold: int = 128, durations=(), loop=None, name: str = "",
-                dithered: bool = False) -> None:
+                dithered: bool = False, stamp: str | None = None) -> None:
     """Write palette-index frames to a binary file object in output format fmt (OUTPUTS).
 
     frames: [(indices (H, W) uint8|uint16, alpha (H, W) uint8 or None)]. An indexed output's
@@ -333,7 +334,8 @@ def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
         entry = False
         images = [_direct_image(idx, alpha if keep else None, colors, keep)
                   for idx, alpha in frames]
-    encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1)
+    encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1,
+                        stamp)
     _save(fp, images, out, encoding, durations, loop, k if entry else None)
 
 
@@ -357,6 +359,22 @@ def _direct_image(idx: np.ndarray, alpha, colors: np.ndarray, with_alpha: bool) 
     if alpha is None:
         alpha = np.full(idx.shape, 255, np.uint8)
     return Image.fromarray(np.dstack((px, alpha)), "RGBA")
+
+
+def read_stamp(path) -> str | None:
+    """The settings stamp an output of palcli's carries, or None (another file, no stamp, or
+    unreadable). Reads the header only."""
+    try:
+        with Image.open(path) as im:
+            value = {"PNG": lambda: im.info.get(STAMP_KEY),
+                     "GIF": lambda: im.info.get("comment"),
+                     "WEBP": lambda: im.info.get("xmp"),
+                     "TIFF": lambda: im.tag_v2.get(TIFF_DESCRIPTION)}.get(im.format, lambda: None)()
+    except Exception:  # noqa: BLE001 - an unreadable output is simply not up to date
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) and value.startswith("palcli:") else None
 
 
 def _save(fp, images, out, encoding: Encoding, durations, loop, transparency) -> None:

@@ -64,7 +64,7 @@ def convert_one(task: Task, settings: Settings) -> Result:
                                                if issubclass(w.category, PalcliWarning)]))
     _pending.clear()
     return Result(task.input, task.output, status, error, pixels,
-                  time.perf_counter() - start, messages)
+                  time.perf_counter() - start, messages, task.redo)
 
 
 def _convert(task: Task, settings: Settings) -> int:
@@ -86,7 +86,8 @@ def _convert(task: Task, settings: Settings) -> int:
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
                     alpha_threshold=settings.alpha_threshold,
                     durations=durations if info.read > 1 else (), loop=info.loop,
-                    name=task.input, dithered=not settings.dither.exact)
+                    name=task.input, dithered=not settings.dither.exact,
+                    stamp=settings.stamp(fmt))
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
