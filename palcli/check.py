@@ -17,8 +17,6 @@ visible pixels compared with the palette.
 
 from __future__ import annotations
 
-import io
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -31,8 +29,9 @@ from .errors import ImageError, PalcliWarning
 from .metrics import DEFAULT_METRIC, check_metric
 from .nearest import nearest, to_space
 from .palette import Palette, load_palette
-from .plan import STDIO, Task
+from .plan import Task
 from .report import ERROR, OK, Report, Result
+from .worker import _input as open_input
 
 TOP = 3  # off colours reported per image
 
@@ -113,10 +112,11 @@ def check_one(task: Task, settings: CheckSettings) -> Result:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PalcliWarning)
         try:
-            source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
-            found = check_image(source, settings.palette, settings.alpha_threshold,
-                                metric=settings.metric, max_pixels=settings.max_pixels,
-                                name=task.input)
+            # opened as convert opens its inputs: stdin read up to a cap, special files refused
+            with open_input(task.input, settings.max_pixels) as source:
+                found = check_image(source, settings.palette, settings.alpha_threshold,
+                                    metric=settings.metric, max_pixels=settings.max_pixels,
+                                    name=task.input)
             pixels = found.pixels
             status, error = (OK, None) if found.ok else (ERROR, found.summary())
         except ImageError as exc:

@@ -117,10 +117,12 @@ def read_histogram(paths, *, alpha_threshold: int = 128, max_pixels: int | None 
     """The pooled histogram of every frame of every image file in paths (ImageError if one
     cannot be read)."""
     from .images import open_frames
+    from .worker import _input as open_input  # as convert opens them: special files refused
 
     builder = HistogramBuilder(alpha_threshold)
-    for path in paths:
-        with open_frames(str(path), max_pixels) as (_, frames):
+    for path in map(str, paths):
+        with open_input(path, max_pixels) as source, \
+                open_frames(source, max_pixels, name=path) as (_, frames):
             for frame in frames:  # one decoded frame at a time
                 builder.add(frame.pixels, alpha=frame.alpha)
     return builder.result()

@@ -287,3 +287,12 @@ def test_pre_commit_hook_runs_palcli_check():
     assert re.search(r"^  entry: palcli check$", text, re.M)
     assert re.search(r"^  language: python$", text, re.M)
     assert re.search(r"^  files: .*png", text, re.M)
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.png")
+    result = check_cli(tmp_path / "pipe.png", "-p", "pico-8")
+    assert result.exit_code == 1
+    assert result.stderr == f"palcli: error: {tmp_path / 'pipe.png'}: not a regular file\n"

@@ -272,3 +272,10 @@ def test_standard_input_is_refused_by_extract(photos):
     assert result.exit_code == 2
     assert result.stderr == ("palcli: error: this command reads image files and directories, "
                              "not standard input\n")
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    result = run(tmp_path / "pipe.png", "-n", 3, "-o", tmp_path / "p.gpl")
+    assert result.exit_code == 2
+    assert result.stderr == f"palcli: error: {tmp_path / 'pipe.png'}: not a regular file\n"
