@@ -39,7 +39,7 @@ DIFFUSION = tuple(DIFFUSION_TABLES)
 
 # Ordered modes: name -> threshold matrix size (Bayer) or the blue-noise tile.
 BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
-ORDERED = tuple(BAYER_SIZES) + ("blue-noise",)
+ORDERED = tuple(BAYER_SIZES) + ("blue-noise", "pattern")
 DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
 # Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
@@ -49,6 +49,12 @@ DITHER_SPACES = ("srgb", "linear")
 DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
+
+# pattern: candidates per pixel (cube reads), and the matrix that picks one of them.
+PATTERN_CANDIDATES = 16
+PATTERN_MATRIX = 4  # Bayer 4x4: each of the 16 sorted candidates gets one cell of every tile
+# bayer*/blue-noise: how many error steps may be taken to find the second candidate.
+SECOND_COLOUR_TRIES = 8
 
 # Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
 # scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
@@ -136,15 +142,18 @@ def palette_spread(colors: np.ndarray) -> float:
 @lru_cache(maxsize=2)
 def _space_tables(space: str):
     """(to_work (256,) int64, out_lut (working value >> LUT_SHIFT -> uint8)) for a space."""
-    if space == "srgb":
-        return np.arange(256, dtype=np.int64) * SRGB_SCALE, np.zeros(1, np.uint8)
-    from .color import SRGB_TO_LINEAR, linear_to_srgb8
     from .kernels.dither import LUT_SHIFT
+
+    step = 1 << LUT_SHIFT
+    if space == "srgb":  # working value v is level (v + 128) >> 8; 128 is a multiple of step
+        starts = np.arange((255 * SRGB_SCALE >> LUT_SHIFT) + 1) * step
+        return (np.arange(256, dtype=np.int64) * SRGB_SCALE,
+                np.minimum((starts + 128) >> 8, 255).astype(np.uint8))
+    from .color import SRGB_TO_LINEAR, linear_to_srgb8
 
     to_work = np.rint(np.asarray(SRGB_TO_LINEAR, np.float64) * LINEAR_SCALE).astype(np.int64)
     # One entry per 2**LUT_SHIFT working values (the darkest sRGB step is 20 of them), taken at
     # the middle of its range; every level's own working value must come back to that level.
-    step = 1 << LUT_SHIFT
     middles = (np.arange((LINEAR_SCALE >> LUT_SHIFT) + 1) * step + (step - 1) / 2) / LINEAR_SCALE
     out_lut = np.asarray(linear_to_srgb8(middles), np.uint8)
     out_lut[to_work >> LUT_SHIFT] = np.arange(256, dtype=np.uint8)
@@ -182,11 +191,51 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
         return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
                                dx, dy, w, bool(serpentine), space == "linear", out_lut,
                                diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
-    # Ordered thresholds act where the cube decides, in sRGB: a threshold added in linear light
-    # would cross the cube's boundaries at the wrong place and brighten everything.
-    spread = palette_spread(colors) * SRGB_SCALE * strength
-    offsets = np.rint(threshold_matrix(dither) * spread).astype(np.int64)
-    return kernels.ordered(rgb, top, leaves, offsets, out)
+    to_work, out_lut = _space_tables(space)
+    pal = to_work[colors].reshape(-1)
+    h = rgb.shape[0]
+    if dither == "pattern":
+        args = (rgb, top, leaves, to_work, pal, out_lut, luminance_ranks(colors),
+                pattern_picks(), PATTERN_CANDIDATES, round(strength * WEIGHT_ONE))
+        _rows(kernels_ordered().pattern_span, args, out)
+        return out
+    args = (rgb, top, leaves, to_work, pal, out_lut, threshold_matrix(dither) + 0.5)
+    with np.errstate(divide="ignore"):
+        args = args[:-1] + (args[-1] / strength, SECOND_COLOUR_TRIES)
+    _rows(kernels_ordered().two_colour_span, args, out)
+    return out
+
+
+def kernels_ordered():
+    from .kernels import ordered
+
+    return ordered
+
+
+def _rows(kernel, args, out) -> None:
+    """kernel(*args, lo, hi, out) over out's rows, split over threads."""
+    from .quantize import _spans
+
+    h, w = out.shape
+    _spans(lambda *a: kernel(*a, out), args, h, unit=max(w, 1))
+
+
+def luminance_ranks(colors: np.ndarray) -> np.ndarray:
+    """Each palette index's rank by relative luminance (Y of linear sRGB, IEC 61966-2-1), ties
+    by index: pattern sorts a pixel's candidates by it, so a tile runs from dark to light."""
+    from .color import SRGB_TO_XYZ, srgb_to_linear
+
+    y = srgb_to_linear(np.asarray(colors, np.float64) / 255) @ SRGB_TO_XYZ[1]
+    ranks = np.empty(len(y), np.int64)
+    ranks[np.lexsort((np.arange(len(y)), y))] = np.arange(len(y))
+    return ranks
+
+
+@lru_cache(maxsize=1)
+def pattern_picks() -> np.ndarray:
+    """Which of the PATTERN_CANDIDATES sorted candidates each position of the tile takes."""
+    ranks = bayer_matrix(PATTERN_MATRIX)
+    return ranks * PATTERN_CANDIDATES // ranks.size
 
 
 def diffusion_bands(height: int) -> np.ndarray:
