@@ -50,11 +50,13 @@ DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
 
-# pattern: candidates per pixel (cube reads), and the matrix that picks one of them.
-PATTERN_CANDIDATES = 16
+# pattern: the matrix that picks one of each pixel's candidates (their number,
+# PATTERN_CANDIDATES, is a constant of the kernel).
 PATTERN_MATRIX = 4  # Bayer 4x4: each of the 16 sorted candidates gets one cell of every tile
-# bayer*/blue-noise: how many error steps may be taken to find the second candidate.
-SECOND_COLOUR_TRIES = 8
+# bayer*/blue-noise: colour regions of 2**REGION_SHIFT sRGB levels a side, and the error steps
+# taken from each region's centre to find its candidates.
+REGION_SHIFT = 3
+REGION_STEPS = 16
 
 # Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
 # scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
@@ -195,14 +197,16 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
     pal = to_work[colors].reshape(-1)
     h = rgb.shape[0]
     if dither == "pattern":
+        assert kernels_ordered().CANDIDATES == PATTERN_CANDIDATES
         args = (rgb, top, leaves, to_work, pal, out_lut, luminance_ranks(colors),
-                pattern_picks(), PATTERN_CANDIDATES, round(strength * WEIGHT_ONE))
-        _rows(kernels_ordered().pattern_span, args, out)
+                pattern_picks(), round(strength * WEIGHT_ONE))
+        # Spans of 8x the usual pixels: each starts its colour memo empty.
+        _rows(kernels_ordered().pattern_span, args, out, 8)
         return out
-    args = (rgb, top, leaves, to_work, pal, out_lut, threshold_matrix(dither) + 0.5)
-    with np.errstate(divide="ignore"):
-        args = args[:-1] + (args[-1] / strength, SECOND_COLOUR_TRIES)
-    _rows(kernels_ordered().two_colour_span, args, out)
+    regions, weights = _cached(cube, ("regions", space), lambda: ordered_regions(colors, cube, space))
+    thresholds = (threshold_matrix(dither) + 0.5).astype(np.float32)
+    args = (rgb, top, leaves, to_work, pal, regions, weights, thresholds, strength)
+    _rows(kernels_ordered().region_span, args, out)
     return out
 
 
@@ -212,12 +216,53 @@ def kernels_ordered():
     return ordered
 
 
-def _rows(kernel, args, out) -> None:
-    """kernel(*args, lo, hi, out) over out's rows, split over threads."""
+def _rows(kernel, args, out, spans_of=1) -> None:
+    """kernel(*args, lo, hi, out) over out's rows, split over threads (spans of spans_of times
+    the thread pool's usual pixels)."""
     from .quantize import _spans
 
     h, w = out.shape
-    _spans(lambda *a: kernel(*a, out), args, h, unit=max(w, 1))
+    _spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
+
+
+def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
+    """Per colour region (REGION_SHIFT levels a side, r, g, b major): the three candidates the
+    ordered modes mix, and how much of each a colour takes.
+
+    From the region's centre p, REGION_STEPS cube reads of p plus the accumulated error (as
+    pattern does) give candidates; the three most frequent are c1 c2 c3 (c1 the most frequent;
+    a missing one repeats c1). weights (R, 6) float64: the least-squares map from a colour's
+    offset to c1 to the shares of c2 and c3 (the pseudo-inverse of [c2 - c1, c3 - c1]), in
+    working values, float32. regions (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when
+    every colour of the region has its nearest among them (the kernel then skips the cube read).
+    """
+    from .kernels.dither import LUT_SHIFT
+
+    to_work, out_lut = _space_tables(space)
+    side = 256 >> REGION_SHIFT
+    centre = to_work[(np.arange(side) << REGION_SHIFT) + (1 << REGION_SHIFT >> 1)]
+    p = np.stack(np.meshgrid(centre, centre, centre, indexing="ij"), -1).reshape(-1, 3)
+    pal = to_work[np.asarray(colors)]
+    cands = np.empty((len(p), REGION_STEPS), np.int64)
+    err = np.zeros_like(p)
+    for i in range(REGION_STEPS):
+        lv = out_lut[np.clip(p + err, 0, to_work[255]) >> LUT_SHIFT]
+        cands[:, i] = cube[lv[:, 0], lv[:, 1], lv[:, 2]]
+        err += p - pal[cands[:, i]]
+    counts = (cands[:, :, None] == cands[:, None, :]).sum(2)
+    tri = np.empty((len(p), 3), np.int64)
+    rows = np.arange(len(p))
+    for j in range(3):
+        best = np.argmax(counts, axis=1)
+        tri[:, j] = np.where(counts[rows, best] > 0, cands[rows, best], tri[:, 0])
+        counts[cands == tri[:, j:j + 1]] = 0
+    d = (pal[tri[:, 1:3]] - pal[tri[:, :1]]).astype(np.float64).transpose(0, 2, 1)  # (R, 3, 2)
+    weights = np.linalg.pinv(d).reshape(-1, 6).astype(np.float32)
+    v = cube.reshape(side, 1 << REGION_SHIFT, side, 1 << REGION_SHIFT, side, 1 << REGION_SHIFT)
+    v = v.transpose(0, 2, 4, 1, 3, 5).reshape(len(p), -1)
+    pure = ((v == tri[:, :1]) | (v == tri[:, 1:2]) | (v == tri[:, 2:3])).all(axis=1)
+    packed = tri[:, 0] | tri[:, 1] << 16 | tri[:, 2] << 32 | pure.astype(np.int64) << 48
+    return packed, weights
 
 
 def luminance_ranks(colors: np.ndarray) -> np.ndarray:
@@ -236,6 +281,9 @@ def pattern_picks() -> np.ndarray:
     """Which of the PATTERN_CANDIDATES sorted candidates each position of the tile takes."""
     ranks = bayer_matrix(PATTERN_MATRIX)
     return ranks * PATTERN_CANDIDATES // ranks.size
+
+
+PATTERN_CANDIDATES = 16  # the kernel's CANDIDATES; checked when the kernel is loaded
 
 
 def diffusion_bands(height: int) -> np.ndarray:
@@ -262,6 +310,20 @@ def _weights(dither: str, strength: float):
 # The two-level copy of the last few cubes, keyed by the cube object (get_cube memoizes cubes,
 # so a worker builds this once per palette and metric).
 _BLOCKS: dict[int, tuple] = {}
+_DERIVED: dict[tuple, tuple] = {}  # (id(cube), what) -> (weakref to cube, tables)
+
+
+def _cached(cube: np.ndarray, what, make):
+    """Tables derived from a cube (and its palette), kept for as long as the cube object lives."""
+    key = (id(cube), what)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0]() is cube:
+        return hit[1]
+    while len(_DERIVED) >= 8:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    value = make()
+    _DERIVED[key] = (weakref.ref(cube, lambda _, key=key: _DERIVED.pop(key, None)), value)
+    return value
 
 
 def _blocks(cube: np.ndarray, k: int):
