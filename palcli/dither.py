@@ -68,6 +68,7 @@ WARM_ROWS = 8
 SRGB_SCALE = 256
 LINEAR_SCALE = 65535
 WEIGHT_ONE = 1 << 16
+NO_CAP = 1 << 40  # diffusion without --dither-clamp: far beyond any error
 
 
 def check_dither(dither: str) -> str:
@@ -82,6 +83,18 @@ def check_dither_space(space) -> str:
     if not isinstance(space, str) or space not in DITHER_SPACES:
         raise ValueError(f"dither_space must be one of {', '.join(DITHER_SPACES)}; got {space!r}")
     return space
+
+
+def check_clamp(clamp) -> float | None:
+    if clamp is None:
+        return None
+    if isinstance(clamp, bool) or not isinstance(clamp, numbers.Real):
+        raise TypeError(f"dither_clamp must be None or a number in 0..1, not "
+                        f"{type(clamp).__name__}")
+    c = float(clamp)
+    if not 0.0 <= c <= 1.0:  # also rejects NaN
+        raise ValueError(f"dither_clamp must be in 0..1; got {clamp!r}")
+    return c
 
 
 def check_strength(strength) -> float:
@@ -162,20 +175,38 @@ def _space_tables(space: str):
     return to_work, out_lut
 
 
-def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, space=None):
+@lru_cache(maxsize=1)
+def _wide_lut(space: str) -> np.ndarray:
+    """out_lut widened to the range error diffusion bounds working values to (-vmax // 2 ..
+    vmax + vmax // 2), clamped levels outside the gamut: the scan reads it without clamping."""
+    from .kernels.dither import LUT_SHIFT
+
+    to_work, out_lut = _space_tables(space)
+    vmax = int(to_work[255])
+    lo = -vmax // 2
+    starts = lo + (np.arange(((vmax + vmax // 2 - lo) >> LUT_SHIFT) + 1) << LUT_SHIFT)
+    # Every start is a multiple of 2**LUT_SHIFT above lo; lo is one too (-32768), so the
+    # entries of the gamut are out_lut's.
+    return out_lut[np.clip(starts, 0, vmax) >> LUT_SHIFT]
+
+
+def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, space=None,
+                   clamp=None):
     """Palette indices (H, W) of rgb (H, W, 3|4 uint8) dithered onto palette through cube.
 
     palette: a Palette or (K, 3) uint8 colours (the ones cube was built from); cube: the
-    (256, 256, 256) index table; dither: a DITHERS name; strength 0..1 scales the diffused error or
-    the threshold spread; serpentine alternates the scan direction of error diffusion; space:
-    "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where diffused error is accumulated (ordered
-    thresholds always act in sRGB, where the cube decides). Output dtype is the cube's.
+    (256, 256, 256) index table; dither: a DITHERS name; strength 0..1 scales the diffused error,
+    the candidates' error or the ordered mix; serpentine alternates the scan direction of error
+    diffusion; space: "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where error is accumulated
+    and colours mixed; clamp: None, or 0..1, the largest diffused error a pixel may receive, as a
+    fraction of the full range (error-diffusion modes only). Output dtype is the cube's.
     Deterministic: the same arguments give the same indices on every run and thread count.
     The cube is read-only here: a compact copy of it is kept for as long as the cube object lives.
     """
     check_dither(dither)
     strength = check_strength(strength)
     space = check_dither_space(space)
+    clamp = check_clamp(clamp)
     colors = np.asarray(getattr(palette, "colors", palette), np.uint8)
     rgb = _check_rgb(rgb)
     _check_cube(cube)
@@ -183,31 +214,57 @@ def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, sp
     if dither == "none" or strength == 0.0 or rgb.size == 0:
         out[...] = cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
         return out
-    from .kernels import dither as kernels
-
     top, leaves = _blocks(cube, len(colors))
     if dither in DIFFUSION_TABLES:
-        to_work, out_lut = _space_tables(space)
-        pal = to_work[colors].reshape(-1)
-        carry_w, near_w, dx, dy, w = _weights(dither, strength)
-        return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
-                               dx, dy, w, bool(serpentine), space == "linear", out_lut,
-                               diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
+        diffuse(rgb, colors, top, leaves, dither, strength, serpentine, space, clamp, out)
+    elif dither == "pattern":
+        pattern(rgb, colors, top, leaves, strength, space, out)
+    else:
+        regions = _cached(cube, ("regions", space), lambda: ordered_regions(colors, cube, space))
+        ordered(rgb, colors, top, leaves, regions, dither, strength, space, out)
+    return out
+
+
+def diffuse(rgb, colors, top, leaves, dither, strength, serpentine, space, clamp, out) -> None:
+    """Error diffusion of rgb into out, bands on the thread pool (see diffusion_bands)."""
+    from .kernels import dither as kernels
+
     to_work, out_lut = _space_tables(space)
     pal = to_work[colors].reshape(-1)
-    h = rgb.shape[0]
-    if dither == "pattern":
-        assert kernels_ordered().CANDIDATES == PATTERN_CANDIDATES
-        args = (rgb, top, leaves, to_work, pal, out_lut, luminance_ranks(colors),
-                pattern_picks(), round(strength * WEIGHT_ONE))
-        # Spans of 8x the usual pixels: each starts its colour memo empty.
-        _rows(kernels_ordered().pattern_span, args, out, 8)
-        return out
-    regions, weights = _cached(cube, ("regions", space), lambda: ordered_regions(colors, cube, space))
+    carry_w, near_w, dx, dy, w = _weights(dither, strength)
+    far = len(dx) > 0
+    kernel = {(True, False): kernels.diffuse_linear, (True, True): kernels.diffuse_linear_far,
+              (False, False): kernels.diffuse_srgb,
+              (False, True): kernels.diffuse_srgb_far}[space == "linear", far]
+    cap = NO_CAP if clamp is None else round(clamp * to_work[255])
+    bands = diffusion_bands(rgb.shape[0])
+    args = (rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w, dx, dy, w,
+            bool(serpentine), _wide_lut(space), cap, bands, WARM_ROWS)
+    _thread_spans(lambda *a: kernel(*a, out), args, len(bands) - 1, whole=True)
+
+
+def pattern(rgb, colors, top, leaves, strength, space, out) -> None:
+    """pattern: each pixel's PATTERN_CANDIDATES candidates, sorted by luminance, one picked by
+    the Bayer matrix of PATTERN_MATRIX."""
+    kernels = kernels_ordered()
+    if kernels.CANDIDATES != PATTERN_CANDIDATES:
+        raise RuntimeError("palcli.kernels.ordered.CANDIDATES differs from PATTERN_CANDIDATES")
+    to_work, out_lut = _space_tables(space)
+    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), out_lut,
+            luminance_ranks(colors), pattern_picks(), round(strength * WEIGHT_ONE))
+    # Spans of 8x the usual pixels: each starts its colour memo empty.
+    _rows(kernels.pattern_span, args, out, 8)
+
+
+def ordered(rgb, colors, top, leaves, regions, dither, strength, space, out) -> None:
+    """bayer*, blue-noise: each pixel mixes its colour region's candidates (ordered_regions),
+    the mode's threshold matrix choosing."""
+    to_work, _ = _space_tables(space)
+    packed, weights = regions
     thresholds = (threshold_matrix(dither) + 0.5).astype(np.float32)
-    args = (rgb, top, leaves, to_work, pal, regions, weights, thresholds, strength)
+    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
+            thresholds, strength)
     _rows(kernels_ordered().region_span, args, out)
-    return out
 
 
 def kernels_ordered():
@@ -219,10 +276,16 @@ def kernels_ordered():
 def _rows(kernel, args, out, spans_of=1) -> None:
     """kernel(*args, lo, hi, out) over out's rows, split over threads (spans of spans_of times
     the thread pool's usual pixels)."""
+    h, w = out.shape
+    _thread_spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
+
+
+def _thread_spans(kernel, args, n, unit=1, whole=False) -> None:
+    """palcli's span thread pool: kernel(*args, lo, hi) over [0, n), items of `unit` pixels
+    (whole: one item per claim)."""
     from .quantize import _spans
 
-    h, w = out.shape
-    _spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
+    _spans(kernel, args, n, unit=1 << 62 if whole else unit)
 
 
 def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
