@@ -29,6 +29,9 @@ from .plan import FORMATS
 @click.option("--dither-space",
               type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
               help="Where diffused dither error is accumulated.")
+@click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+              help="Cap the error a pixel receives in error diffusion, as a fraction of the "
+                   "full range (e.g. 0.25) [default: no cap].")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes [default: all cores].")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
@@ -51,7 +54,7 @@ from .plan import FORMATS
 @click.option("--fail-fast", is_flag=True, help="Stop starting new inputs after the first error.")
 @click.pass_context
 def convert(ctx, inputs, output, palette, metric, dither, dither_strength, no_serpentine,
-            dither_space, jobs, fmt, rgb, alpha_threshold, max_pixels, skip_existing, dry_run,
+            dither_space, dither_clamp, jobs, fmt, rgb, alpha_threshold, max_pixels, skip_existing, dry_run,
             quiet, report_path, fail_fast):
     """Map every pixel of each INPUT onto the palette and write OUTPUT.
 
@@ -69,7 +72,7 @@ def convert(ctx, inputs, output, palette, metric, dither, dither_strength, no_se
     try:
         with terminate_raises():
             code = _convert(inputs, output, palette, metric, dither, dither_strength,
-                            not no_serpentine, dither_space, jobs, fmt, rgb, alpha_threshold,
+                            not no_serpentine, dither_space, dither_clamp, jobs, fmt, rgb, alpha_threshold,
                             max_pixels, skip_existing, dry_run, quiet, report_path, fail_fast)
     except KeyboardInterrupt:
         click.echo("palcli: interrupted", err=True)
@@ -81,7 +84,7 @@ def convert(ctx, inputs, output, palette, metric, dither, dither_strength, no_se
 
 
 def _convert(inputs, output, palette, metric, dither, dither_strength, serpentine, dither_space,
-             jobs, fmt, rgb, alpha_threshold, max_pixels, skip_existing, dry_run, quiet,
+             dither_clamp, jobs, fmt, rgb, alpha_threshold, max_pixels, skip_existing, dry_run, quiet,
              report_path, fail_fast) -> int:
     from .cli import echo_error
     from .errors import UsageError
@@ -111,8 +114,8 @@ def _convert(inputs, output, palette, metric, dither, dither_strength, serpentin
         for task, reason in plan.conflicts:
             echo_error(f"{task.input}: {reason}")
         return 0
-    settings = Settings(pal, metric, dither, dither_strength, serpentine, dither_space, rgb,
-                        alpha_threshold, max_pixels)
+    settings = Settings(pal, metric, dither, dither_strength, serpentine, dither_space,
+                        dither_clamp, rgb, alpha_threshold, max_pixels)
     stream = None
     if report_path == STDIO:
         stream = sys.stdout

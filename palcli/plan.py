@@ -43,6 +43,7 @@ class Settings:
     dither_strength: float = 1.0
     serpentine: bool = True
     dither_space: str | None = None  # None: the dither module's default
+    dither_clamp: float | None = None  # error diffusion: None (no cap) or 0..1 of the range
     rgb: bool = False
     alpha_threshold: int = 128
     max_pixels: int | None = None  # None: Pillow's Image.MAX_IMAGE_PIXELS

@@ -27,7 +27,7 @@ MIN_TILE = 16
 def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None,
                   dithers: Sequence[str] | None = None, *, tile: int = 256,
                   dither_strength: float = 1.0, serpentine: bool = True,
-                  dither_space: str | None = None):
+                  dither_space: str | None = None, dither_clamp: float | None = None):
     """A Pillow RGB image: the original and img mapped onto palette under each metric (rows) and
     each dither mode (columns). metrics/dithers default to every registered one; tile is the
     longest side of each picture in pixels. Alpha is ignored. Reads and writes no files."""
@@ -53,7 +53,8 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
         cells = [("original", small)]
         cells += [(f"{metric} · {dither}",
                    remap(small, pal, metric=metric, dither=dither, dither_strength=dither_strength,
-                         serpentine=serpentine, dither_space=dither_space)) for dither in dithers]
+                         serpentine=serpentine, dither_space=dither_space,
+                         dither_clamp=dither_clamp)) for dither in dithers]
         for col, (caption, pixels) in enumerate(cells):
             x = GAP + col * (w + GAP)
             sheet.paste(Image.fromarray(np.ascontiguousarray(pixels), "RGB"), (x, y))

@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, check_dither
+from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, check_clamp, check_dither
 from .metrics import DEFAULT_METRIC, check_metric
 from .palette import Palette, load_palette
 
@@ -35,23 +35,27 @@ _pool = None  # (pid, ThreadPoolExecutor) for splitting large images
 
 def quantize(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
              dither_strength: float = 1.0, serpentine: bool = True,
-             dither_space: str | None = None) -> np.ndarray:
+             dither_space: str | None = None, dither_clamp: float | None = None) -> np.ndarray:
     """Palette indices of an (H, W, 3|4) uint8 image: (H, W) uint8 when K <= 256, else uint16.
 
     Without dithering every pixel gets its exact nearest palette colour under `metric` (ties to
-    the lowest index). An alpha channel is ignored.
+    the lowest index). An alpha channel is ignored. dither_clamp (error diffusion): None, or
+    0..1, the largest error a pixel may receive, as a fraction of the full range.
     """
+    check_clamp(dither_clamp)
     rgb, pal, cube = _prepare(img, palette, metric, dither, dither_strength, serpentine,
                               dither_space)
     if dither == "none":
         return lookup(cube, rgb)
-    return _dither(rgb, pal, cube, dither, dither_strength, serpentine, dither_space)
+    return _dither(rgb, pal, cube, dither, dither_strength, serpentine, dither_space,
+                   dither_clamp)
 
 
 def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
           dither_strength: float = 1.0, serpentine: bool = True,
-          dither_space: str | None = None) -> np.ndarray:
+          dither_space: str | None = None, dither_clamp: float | None = None) -> np.ndarray:
     """The image drawn in palette colours: (H, W, 3), or (H, W, 4) with alpha passed through."""
+    check_clamp(dither_clamp)
     rgb, pal, cube = _prepare(img, palette, metric, dither, dither_strength, serpentine,
                               dither_space)
     h, w = rgb.shape[:2]
@@ -66,7 +70,8 @@ def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
     if dither == "none":
         idx = lookup(cube, rgb)
     else:
-        idx = _dither(rgb, pal, cube, dither, dither_strength, serpentine, dither_space)
+        idx = _dither(rgb, pal, cube, dither, dither_strength, serpentine, dither_space,
+                      dither_clamp)
     out = np.empty(rgb.shape, np.uint8)
     out[..., :3] = pal.colors[idx]
     if rgb.shape[2] == 4:
@@ -255,7 +260,7 @@ def _check_cube(cube) -> None:
         raise ValueError("cube must be C-contiguous")
 
 
-def _dither(rgb, pal, cube, dither, strength, serpentine, space) -> np.ndarray:
+def _dither(rgb, pal, cube, dither, strength, serpentine, space, clamp) -> np.ndarray:
     try:
         from .dither import dither_indices
     except ImportError:
@@ -264,4 +269,4 @@ def _dither(rgb, pal, cube, dither, strength, serpentine, space) -> np.ndarray:
     if rgb.shape[2] == 4:
         rgb = np.ascontiguousarray(rgb[..., :3])
     return dither_indices(rgb, pal, cube, dither, float(strength), bool(serpentine),
-                          space or DEFAULT_DITHER_SPACE)
+                          space or DEFAULT_DITHER_SPACE, clamp)

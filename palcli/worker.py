@@ -90,7 +90,7 @@ def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
         rgb = np.ascontiguousarray(frame[..., :3])
         idx = dither_indices(rgb, settings.palette, cube, settings.dither,
                              settings.dither_strength, settings.serpentine,
-                             settings.dither_space)
+                             settings.dither_space, settings.dither_clamp)
     mask = None
     if alpha:
         mask = frame[..., 3] < settings.alpha_threshold

@@ -10,8 +10,9 @@ import pytest
 from palcli import load_palette, remap
 from palcli.cache import get_cube
 from palcli.dither import (BAND_ROWS, DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES,
-                           DITHER_SPACES, DITHERS, ORDERED, WARM_ROWS, bayer_matrix, blue_noise,
-                           diffusion_bands, dither_indices, palette_spread, threshold_matrix)
+                           DITHER_SPACES, DITHERS, ORDERED, PATTERN_CANDIDATES, REGION_SHIFT,
+                           REGION_STEPS, WARM_ROWS, bayer_matrix, blue_noise, diffusion_bands,
+                           dither_indices, palette_spread, threshold_matrix)
 from reference import nearest_rgb_fast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +53,7 @@ def _space(space):
     return to_work, lambda v: lut[v >> 2], 65535
 
 
-def ref_diffuse(img, pal, dither, strength, serpentine, space):
+def ref_diffuse(img, pal, dither, strength, serpentine, space, clamp=None):
     """An even number of bands of about BAND_ROWS, each scanned from WARM_ROWS rows above it."""
     h = img.shape[0]
     n = 2 * max(1, h // (2 * BAND_ROWS))
@@ -60,12 +61,12 @@ def ref_diffuse(img, pal, dither, strength, serpentine, space):
     out = np.zeros(img.shape[:2], np.int64)
     for start, end in zip(bounds, bounds[1:]):
         first = max(0, start - WARM_ROWS)
-        out[start:end] = _ref_scan(img, pal, dither, strength, serpentine, space, first, end)[
-            start - first:]
+        out[start:end] = _ref_scan(img, pal, dither, strength, serpentine, space, first, end,
+                                   clamp)[start - first:]
     return out
 
 
-def _ref_scan(img, pal, dither, strength, serpentine, space, first, end):
+def _ref_scan(img, pal, dither, strength, serpentine, space, first, end, clamp):
     entries, divisor = DIFFUSION_TABLES[dither]
     weights = [(dx, dy, round(wt * strength * 65536 / divisor)) for dx, dy, wt in entries]
     to_work, to8, vmax = _space(space)
@@ -76,8 +77,10 @@ def _ref_scan(img, pal, dither, strength, serpentine, space, first, end):
     for y in range(first, end):
         step = -1 if serpentine and y % 2 else 1  # the direction follows the image's row number
         for x in (range(w - 1, -1, -1) if step < 0 else range(w)):
-            v = np.clip(to_work[img[y, x, :3]] + err[y - first, x + 2], -(vmax // 2),
-                        vmax + vmax // 2)
+            own = to_work[img[y, x, :3]]
+            cap = 1 << 40 if clamp is None else round(clamp * vmax)  # received error, per channel
+            v = own + np.clip(err[y - first, x + 2], -cap, cap)
+            v = np.clip(v, -(vmax // 2), vmax + vmax // 2)
             c = to8(np.clip(v, 0, vmax))
             q = nearest_rgb_fast(c[None, :], pal)[0]
             out[y - first, x] = q
@@ -100,21 +103,97 @@ def _bayer_closed_form(n):
     return m
 
 
-def ref_ordered(img, pal, dither, strength):
-    if dither == "blue-noise":
-        ranks = blue_noise()
-    else:
-        ranks = _bayer_closed_form(int(dither[5:]))
+def _to8(v, space):
+    """Working values (any shape) -> 8-bit levels, clamped to the gamut."""
+    to_work, to8, vmax = _space(space)
+    return to8(np.clip(v, 0, vmax))
+
+
+def _candidates(p, pal_work, pal, space, steps, mult=1.0):
+    """Knoll's sequence for one colour p (working values): the nearest colour to p plus the
+    error accumulated so far, `steps` times (brute-force nearest, as the cube gives it)."""
+    err = np.zeros(3, np.int64)
+    out = []
+    for _ in range(steps):
+        attempt = p + ((err * round(mult * 65536)) >> 16)
+        q = nearest_rgb_fast(_to8(attempt, space)[None, :], pal)[0]
+        out.append(q)
+        err += p - pal_work[q]
+    return out
+
+
+def ref_ordered(img, pal, dither, strength, space):
+    """bayer*/blue-noise: the pixel's 8-level colour region; from its centre, the three most
+    frequent of REGION_STEPS candidates; least-squares shares of c2 and c3 (float32, as the
+    kernel keeps them), clipped and scaled into 0..1; the threshold (rank + 0.5) / N chooses.
+    A pixel whose nearest colour is none of the three keeps it; strength keeps 1 - strength of
+    the mix on the nearest."""
+    ranks = blue_noise() if dither == "blue-noise" else _bayer_closed_form(int(dither[5:]))
     n, m = ranks.shape
-    spread = palette_spread(pal) * 256 * strength
-    offsets = np.rint(((ranks + 0.5) / ranks.size - 0.5) * spread).astype(np.int64)
+    thresholds = ((ranks + 0.5) / ranks.size).astype(np.float32)
+    to_work = _space(space)[0]
+    pal_work = to_work[pal]
+    half = 1 << REGION_SHIFT >> 1
+    regions = {}
+    h, w = img.shape[:2]
+    out = np.zeros((h, w), np.int64)
+    f32 = np.float32
+    for y in range(h):
+        for x in range(w):
+            c = img[y, x, :3].astype(np.int64)
+            region = tuple(c >> REGION_SHIFT)
+            if region not in regions:
+                centre = to_work[(np.array(region) << REGION_SHIFT) + half]
+                seq = _candidates(centre, pal_work, pal, space, REGION_STEPS)
+                counts = {q: seq.count(q) for q in seq}
+                tri = sorted(counts, key=lambda q: (-counts[q], seq.index(q)))[:3]
+                tri += [tri[0]] * (3 - len(tri))
+                d = (pal_work[tri[1:]] - pal_work[tri[0]]).T.astype(np.float64)
+                regions[region] = tri, np.linalg.pinv(d).astype(np.float32)
+            (c1, c2, c3), wm = regions[region]
+            e = (to_work[c] - pal_work[c1]).astype(f32)
+            w2 = max(f32(f32(wm[0, 0] * e[0]) + f32(wm[0, 1] * e[1])) + f32(wm[0, 2] * e[2]), f32(0))
+            w3 = max(f32(f32(wm[1, 0] * e[0]) + f32(wm[1, 1] * e[1])) + f32(wm[1, 2] * e[2]), f32(0))
+            total = max(f32(w2 + w3), f32(1))
+            w2, w3 = f32(w2 / total), f32(w3 / total)
+            q1 = nearest_rgb_fast(c[None, :], pal)[0]
+            if q1 not in (c1, c2, c3):
+                out[y, x] = q1
+                continue
+            keep, share = f32(1 - strength), f32(strength)
+            if strength < 1:
+                w3 = f32(f32(w3 * share) + f32(keep * f32(q1 == c3)))
+                w2 = f32(f32(w2 * share) + f32(keep * f32(q1 == c2)))
+            t = thresholds[y % n, x % m]
+            out[y, x] = c3 if t < w3 else (c2 if t < f32(w2 + w3) else c1)
+    return out
+
+
+def _luminance_ranks(pal):
+    """Palette indices ranked by relative luminance Y (IEC 61966-2-1 row of the sRGB->XYZ matrix),
+    ties by index."""
+    y = _srgb_decode(np.asarray(pal, np.float64) / 255) @ np.array([0.2126, 0.7152, 0.0722])
+    order = sorted(range(len(pal)), key=lambda i: (y[i], i))
+    ranks = np.empty(len(pal), np.int64)
+    ranks[order] = np.arange(len(pal))
+    return ranks
+
+
+def ref_pattern(img, pal, strength, space):
+    """pattern: PATTERN_CANDIDATES candidates (Knoll's sequence, the strength scaling the error),
+    sorted by luminance (ties by order of appearance); the Bayer 4x4 rank picks one."""
+    to_work = _space(space)[0]
+    pal_work = to_work[pal]
+    keys = _luminance_ranks(pal)
+    bayer = _bayer_closed_form(4)
     h, w = img.shape[:2]
     out = np.zeros((h, w), np.int64)
     for y in range(h):
         for x in range(w):
-            c = np.clip((img[y, x, :3].astype(np.int64) << 8) + offsets[y % n, x % m] + 128,
-                        0, 65535) >> 8
-            out[y, x] = nearest_rgb_fast(c[None, :], pal)[0]
+            seq = _candidates(to_work[img[y, x, :3]], pal_work, pal, space, PATTERN_CANDIDATES,
+                              strength)
+            ordered = [q for _, _, q in sorted((keys[q], i, q) for i, q in enumerate(seq))]
+            out[y, x] = ordered[bayer[y % 4, x % 4] * PATTERN_CANDIDATES // 16]
     return out
 
 
@@ -123,7 +202,8 @@ def ref_ordered(img, pal, dither, strength):
 def test_registry_lists_every_mode_once():
     assert DITHERS[0] == "none"
     assert DITHERS == ("none",) + DIFFUSION + ORDERED
-    assert len(set(DITHERS)) == 13
+    assert "pattern" in ORDERED
+    assert len(set(DITHERS)) == 14
     assert DITHER_SPACES == ("srgb", "linear") and DEFAULT_DITHER_SPACE in DITHER_SPACES
 
 
@@ -188,7 +268,7 @@ def test_blue_noise_file_is_what_the_script_makes():
 
 
 def test_thresholds_are_centred():
-    for dither in ORDERED:
+    for dither in ORDERED[:-1]:
         t = threshold_matrix(dither)
         assert -0.5 < t.min() and t.max() < 0.5
         assert abs(t.mean()) < 1e-12
@@ -248,13 +328,45 @@ def test_band_seams_do_not_show(level):
     assert abs(idx.mean() * 255 - level) < 1
 
 
-@pytest.mark.parametrize("dither", ORDERED)
-def test_ordered_matches_the_reference(dither):
+@pytest.mark.parametrize("dither", ORDERED[:-1])
+@pytest.mark.parametrize("space", DITHER_SPACES)
+def test_ordered_matches_the_reference(dither, space):
     img = _image(20, 70, seed=3)  # wider than a tile, and not a multiple of one
     cube = get_cube(PAL, "rgb")
     for strength in (1.0, 0.3):
-        got = dither_indices(img, PAL, cube, dither, strength)
-        assert np.array_equal(got, ref_ordered(img, PAL, dither, strength))
+        got = dither_indices(img, PAL, cube, dither, strength, space=space)
+        assert np.array_equal(got, ref_ordered(img, PAL, dither, strength, space)), strength
+
+
+@pytest.mark.parametrize("space", DITHER_SPACES)
+def test_pattern_matches_the_reference(space):
+    img = _image(13, 21, seed=4)
+    pal = load_palette("pico-8").colors
+    cube = get_cube(pal, "rgb")
+    for strength in (1.0, 0.5):
+        got = dither_indices(img, pal, cube, "pattern", strength, space=space)
+        assert np.array_equal(got, ref_pattern(img, pal, strength, space)), strength
+
+
+def test_pattern_memo_gives_what_a_fresh_build_gives():
+    # A photo-like image repeats colours across rows and far apart in a row: the kernel's
+    # colour memo answers those; every answer must equal a build from scratch (one per pixel).
+    rng = np.random.default_rng(8)
+    colours = rng.integers(0, 256, (40, 3), dtype=np.uint8)
+    img = colours[rng.integers(0, 40, (90, 300))]
+    pal = load_palette("nes").colors
+    cube = get_cube(pal, "rgb")
+    got = dither_indices(img, pal, cube, "pattern")
+    alone = np.array([[dither_indices(img[y:y + 1, x:x + 1], pal, cube, "pattern")[0, 0]
+                       for x in range(0, 300, 37)] for y in range(0, 90, 4)])
+    # A one-pixel image sits at position (0, 0): compare with what (0, 0) of each tile gets.
+    tile = np.array([[dither_indices(np.repeat(np.repeat(img[y:y + 1, x:x + 1], 4, 0), 4, 1),
+                                     pal, cube, "pattern") for x in range(0, 300, 37)]
+                     for y in range(0, 90, 4)])
+    assert np.array_equal(alone, tile[:, :, 0, 0])
+    for i, y in enumerate(range(0, 90, 4)):
+        for j, x in enumerate(range(0, 300, 37)):
+            assert got[y, x] == tile[i, j, y % 4, x % 4]
 
 
 # -- what every mode promises ----------------------------------------------------------------
