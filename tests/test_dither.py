@@ -401,12 +401,59 @@ def test_gradients_keep_their_mean_brightness(space):
     want = _brightness(img[..., 0], space)
     none = _brightness(BW[dither_indices(img, BW, cube, "none")][..., 0], space)
     assert abs(none - want) > 0.05
-    # Ordered thresholds act in sRGB whatever the space; Atkinson drops 1/4 of the error by design.
-    modes = [d for d in DIFFUSION if d != "atkinson"] + (list(ORDERED) if space == "srgb" else [])
+    # Atkinson drops 1/4 of the error by design. Ordered modes mix in the dither space too.
+    modes = [d for d in DIFFUSION if d != "atkinson"] + list(ORDERED)
     for dither in modes:
         idx = dither_indices(img, BW, cube, dither, 1.0, True, space)
         got = _brightness(BW[idx][..., 0], space)
         assert abs(got - want) <= 0.02, (dither, got, want)
+
+
+def test_pattern_keeps_a_full_ramps_light():
+    # Black to white, black and white only: every column's light, averaged over its rows
+    # (4 tiles), and the whole ramp's, within 2% of the input's, in linear light.
+    img = _ramp(0, 255, h=16)
+    cube = get_cube(BW, "rgb")
+    out = BW[dither_indices(img, BW, cube, "pattern")][..., 0]
+    want = _srgb_decode(img[..., 0] / 255)
+    got = _srgb_decode(out / 255)
+    assert abs(got.mean() - want.mean()) <= 0.02
+    # Every aligned 4x4 tile holds each of the 16 candidate ranks once, so four columns (their
+    # four tiles) come within 1/16 of their light: a pixel's share of white is its count of
+    # white candidates out of 16, and the accumulated error stays within one step (0..1).
+    groups = lambda x: x.reshape(16, 64, 4).mean((0, 2))  # noqa: E731
+    assert np.abs(groups(got) - groups(want)).max() <= 1 / 16
+
+
+def _block_error(a, b):
+    """The mean linear-light error of 8x8 block averages (all three channels)."""
+    la, lb = (_srgb_decode(x.astype(np.float64) / 255) for x in (a, b))
+    h, w = a.shape[0] // 8 * 8, a.shape[1] // 8 * 8
+    blocks = lambda x: x[:h, :w].reshape(h // 8, 8, w // 8, 8, 3).mean((1, 3))  # noqa: E731
+    return np.abs(blocks(la) - blocks(lb)).mean()
+
+
+def test_pattern_block_error_on_a_photo():
+    # A 200x160 crop of scikit-image's photo "chelsea" (CC0, Stefan van der Walt).
+    photo = ROOT / "tests" / "data" / "images" / "photo-chelsea.png"
+    from PIL import Image
+
+    with Image.open(photo) as im:
+        img = np.asarray(im.convert("RGB"))
+    pal = load_palette("pico-8").colors
+    cube = get_cube(pal, "rgb")
+    err = {d: _block_error(img, pal[dither_indices(img, pal, cube, d)])
+           for d in ("none", "floyd-steinberg", "pattern")}
+    # The bound. A pixel's 16 candidates average to its colour within 1/16 of the error the
+    # sequence carries (at most about one palette step), and an 8x8 block holds every rank of
+    # the 4x4 tile four times, so a block of one colour is off by under 1/16 of a step; what
+    # remains comes from neighbours with different candidate lists. Linear Floyd-Steinberg keeps
+    # each area's light almost exactly and is the floor; twice it leaves room for the
+    # neighbour term, while a mix that shifts hue (the former ordered modes sat at ~6x) or a
+    # plain nearest-colour map (none) lies far above.
+    bound = 2 * err["floyd-steinberg"]
+    assert err["pattern"] <= bound, err
+    assert bound < err["none"] / 2, err  # the bound means something on this photo
 
 
 def test_linear_space_is_right_in_linear_light_and_srgb_space_is_not():
@@ -432,7 +479,7 @@ def test_strength_zero_is_no_dither(dither):
 def test_strength_scales_the_effect():
     img = _ramp(0, 160)
     cube = get_cube(BW, "rgb")
-    for dither in ("floyd-steinberg", "bayer8"):
+    for dither in ("floyd-steinberg", "bayer8", "pattern"):
         plain = dither_indices(img, BW, cube, "none")
         changed = [(dither_indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
         assert 0 < changed[0] < changed[1]
@@ -463,11 +510,81 @@ def test_same_input_same_bytes_whatever_the_thread_count():
     assert runs[0] == runs[1] == runs[2]
 
 
+@pytest.mark.parametrize("dither", ORDERED)
+def test_ordered_modes_are_stable(dither):
+    # Two frames that differ inside a rectangle: outside it no index changes (a pixel's index
+    # depends on its colour and position alone), while error diffusion's do.
+    pal = load_palette("pico-8").colors
+    cube = get_cube(pal, "rgb")
+    a = _image(70, 90, seed=11)
+    b = a.copy()
+    b[20:45, 30:52] = _image(25, 22, seed=12)
+    inside = np.zeros(a.shape[:2], bool)
+    inside[20:45, 30:52] = True
+    ia, ib = (dither_indices(x, pal, cube, dither) for x in (a, b))
+    assert np.array_equal(ia[~inside], ib[~inside])
+    assert not np.array_equal(ia[inside], ib[inside])
+    fa, fb = (dither_indices(x, pal, cube, "floyd-steinberg") for x in (a, b))
+    assert not np.array_equal(fa[~inside], fb[~inside])
+
+
+def test_ordered_modes_do_not_depend_on_the_image_around_a_pixel():
+    # A crop aligned to the tiles gives the crop of the whole image's indices.
+    img = _image(96, 160, seed=13)
+    pal = load_palette("nes").colors
+    cube = get_cube(pal, "rgb")
+    for dither in ORDERED:
+        whole = dither_indices(img, pal, cube, dither)
+        crop = dither_indices(np.ascontiguousarray(img[64:96, 64:128]), pal, cube, dither)
+        assert np.array_equal(crop, whole[64:96, 64:128]), dither
+
+
+# -- --dither-clamp --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dither", ["floyd-steinberg", "stucki", "sierra-lite"])
+@pytest.mark.parametrize("space", DITHER_SPACES)
+def test_clamp_matches_the_reference(dither, space):
+    img = _image(11, 15, seed=21)
+    cube = get_cube(PAL, "rgb")
+    for clamp in (0.02, 0.1, 0.5):
+        got = dither_indices(img, PAL, cube, dither, 1.0, True, space, clamp)
+        assert np.array_equal(got, ref_diffuse(img, PAL, dither, 1.0, True, space, clamp)), clamp
+
+
+def test_clamp_zero_is_no_dither_and_clamp_changes_a_far_palette():
+    cube = get_cube("gameboy", "rgb")
+    pal = load_palette("gameboy").colors
+    img = _image(64, 64, seed=2)
+    plain = dither_indices(img, pal, cube, "none")
+    assert np.array_equal(dither_indices(img, pal, cube, "floyd-steinberg", clamp=0.0), plain)
+    free = dither_indices(img, pal, cube, "floyd-steinberg")
+    capped = dither_indices(img, pal, cube, "floyd-steinberg", clamp=0.1)
+    assert not np.array_equal(free, capped) and not np.array_equal(capped, plain)
+
+
+def test_clamp_leaves_ordered_modes_alone():
+    img = _image(20, 30)
+    cube = get_cube(PAL, "rgb")
+    for dither in ORDERED:
+        assert np.array_equal(dither_indices(img, PAL, cube, dither, clamp=0.05),
+                              dither_indices(img, PAL, cube, dither))
+
+
+def test_clamp_through_remap_and_its_errors():
+    img = _image(20, 30)
+    a = remap(img, PAL, dither="atkinson", dither_clamp=0.2)
+    assert set(map(tuple, a.reshape(-1, 3))) <= set(map(tuple, PAL))
+    with pytest.raises(ValueError, match="dither_clamp must be in 0..1"):
+        remap(img, PAL, dither="none", dither_clamp=2)
+    with pytest.raises(TypeError, match="dither_clamp must be None or a number"):
+        remap(img, PAL, dither="floyd-steinberg", dither_clamp="0.1")
+
+
 def test_rgba_and_non_contiguous_input():
     img = _image(20, 30)
     rgba = np.dstack([img, np.full(img.shape[:2], 7, np.uint8)])
     cube = get_cube(PAL, "rgb")
-    for dither in ("floyd-steinberg", "bayer4"):
+    for dither in ("floyd-steinberg", "bayer4", "pattern"):
         want = dither_indices(img, PAL, cube, dither)
         assert np.array_equal(dither_indices(rgba, PAL, cube, dither), want)
         assert np.array_equal(dither_indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
@@ -478,7 +595,7 @@ def test_more_than_256_colours_gives_uint16_indices():
     pal = rng.integers(0, 256, (300, 3), dtype=np.uint8)
     img = _image(12, 17)
     cube = get_cube(pal, "rgb")
-    for dither in ("floyd-steinberg", "blue-noise"):
+    for dither in ("floyd-steinberg", "blue-noise", "pattern"):
         idx = dither_indices(img, pal, cube, dither)
         assert idx.dtype == np.uint16 and idx.max() < 300
     assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite", space="linear"),
