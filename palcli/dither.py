@@ -1,18 +1,26 @@
 """The dither registry: diffusion matrices as data, ordered matrices, strength and space.
 
-dither_indices() is the one entry point: quantize()/remap() and the convert command call it
-whenever dither != "none". The numba kernels live in palcli.kernels.dither and are imported only
-when a dither actually runs.
+    params = DitherParams("floyd-steinberg", strength=0.8)
+    idx = dither_indices(rgb, colors, cube, params)
+
+DITHERS maps each mode's name to what it does; DitherParams is the validated, frozen set of
+choices that travels with a conversion. The numba kernels live in palcli.kernels.dither
+(error diffusion) and palcli.kernels.ordered (bayer*, blue-noise, pattern) and are imported only
+when a dither actually runs, each kernel compiled only when a run needs it.
 """
 
 from __future__ import annotations
 
-import numbers
 import weakref
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Callable, NamedTuple
 
 import numpy as np
+
+from . import engine as eng
+from ._validate import check_choice, check_flag, check_unit
 
 # Error-diffusion tables: (dx, dy, weight) relative to the current pixel, and the divisor.
 # dx is mirrored on right-to-left rows of a serpentine scan. Weights as published by
@@ -40,7 +48,6 @@ DIFFUSION = tuple(DIFFUSION_TABLES)
 # Ordered modes: name -> threshold matrix size (Bayer) or the blue-noise tile.
 BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
 ORDERED = tuple(BAYER_SIZES) + ("blue-noise", "pattern")
-DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
 # Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
 # sRGB mean, but a screen (or an eye) averages light, so dark and middle tones come out too bright
@@ -50,11 +57,12 @@ DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
 
-# pattern: the matrix that picks one of each pixel's candidates (their number,
-# PATTERN_CANDIDATES, is a constant of the kernel).
-PATTERN_MATRIX = 4  # Bayer 4x4: each of the 16 sorted candidates gets one cell of every tile
-# bayer*/blue-noise: colour regions of 2**REGION_SHIFT sRGB levels a side, and the error steps
-# taken from each region's centre to find its candidates.
+# pattern: a pixel's candidates (the kernel's CANDIDATES cube reads), sorted by luminance, and
+# the Bayer matrix that picks one: 4x4, so each of the 16 gets one cell of every tile.
+PATTERN_CANDIDATES = 16
+PATTERN_MATRIX = 4
+# bayer*, blue-noise: colour regions of 2**REGION_SHIFT sRGB levels a side, and the cube reads
+# taken from each region's centre to find the candidates it mixes.
 REGION_SHIFT = 3
 REGION_STEPS = 16
 
@@ -68,42 +76,7 @@ WARM_ROWS = 8
 SRGB_SCALE = 256
 LINEAR_SCALE = 65535
 WEIGHT_ONE = 1 << 16
-NO_CAP = 1 << 40  # diffusion without --dither-clamp: far beyond any error
-
-
-def check_dither(dither: str) -> str:
-    if not isinstance(dither, str) or dither not in DITHERS:
-        raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
-    return dither
-
-
-def check_dither_space(space) -> str:
-    if space is None:
-        return DEFAULT_DITHER_SPACE
-    if not isinstance(space, str) or space not in DITHER_SPACES:
-        raise ValueError(f"dither_space must be one of {', '.join(DITHER_SPACES)}; got {space!r}")
-    return space
-
-
-def check_clamp(clamp) -> float | None:
-    if clamp is None:
-        return None
-    if isinstance(clamp, bool) or not isinstance(clamp, numbers.Real):
-        raise TypeError(f"dither_clamp must be None or a number in 0..1, not "
-                        f"{type(clamp).__name__}")
-    c = float(clamp)
-    if not 0.0 <= c <= 1.0:  # also rejects NaN
-        raise ValueError(f"dither_clamp must be in 0..1; got {clamp!r}")
-    return c
-
-
-def check_strength(strength) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
-        raise TypeError(f"dither_strength must be a number in 0..1, not {type(strength).__name__}")
-    s = float(strength)
-    if not 0.0 <= s <= 1.0:  # also rejects NaN
-        raise ValueError(f"dither_strength must be in 0..1; got {strength!r}")
-    return s
+NO_CAP = 1 << 40  # diffusion without a clamp: far beyond any error
 
 
 def bayer_matrix(n: int) -> np.ndarray:
@@ -134,29 +107,10 @@ def threshold_matrix(dither: str) -> np.ndarray:
     return (ranks + 0.5) / ranks.size - 0.5
 
 
-def palette_spread(colors: np.ndarray) -> float:
-    """How far an ordered threshold must reach to move a pixel between neighbouring colours.
-
-    The median, over the palette's distinct colours, of the largest per-channel difference to the
-    nearest other colour: 255 for black/white, 51 for the web-safe cube, 17 for 16 greys. The
-    threshold is added to all three channels alike, so the largest channel step is what it has to
-    cross. Computed on whatever values are given (8-bit or linear light).
-    """
-    c = np.unique(np.asarray(colors, np.float64), axis=0)
-    if len(c) < 2:
-        return 0.0
-    near = np.empty(len(c))
-    for start in range(0, len(c), 512):  # bounded memory for 65,536-colour palettes
-        block = c[start:start + 512]
-        d = np.abs(block[:, None, :] - c[None, :, :]).max(axis=2)
-        d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
-        near[start:start + len(block)] = d.min(axis=1)
-    return float(np.median(near))
-
-
 @lru_cache(maxsize=2)
 def _space_tables(space: str):
-    """(to_work (256,) int64, out_lut (working value >> LUT_SHIFT -> uint8)) for a space."""
+    """(to_work (256,) int64: level -> working value, out_lut: working value >> LUT_SHIFT ->
+    8-bit level over 0..to_work[255]) for a space."""
     from .kernels.dither import LUT_SHIFT
 
     step = 1 << LUT_SHIFT
@@ -184,126 +138,132 @@ def _wide_lut(space: str) -> np.ndarray:
     to_work, out_lut = _space_tables(space)
     vmax = int(to_work[255])
     lo = -vmax // 2
+    # Every start is lo plus a multiple of 2**LUT_SHIFT; lo (-32768) is a multiple too, so the
+    # entries inside the gamut are out_lut's.
     starts = lo + (np.arange(((vmax + vmax // 2 - lo) >> LUT_SHIFT) + 1) << LUT_SHIFT)
-    # Every start is a multiple of 2**LUT_SHIFT above lo; lo is one too (-32768), so the
-    # entries of the gamut are out_lut's.
     return out_lut[np.clip(starts, 0, vmax) >> LUT_SHIFT]
 
 
-def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, space=None,
-                   clamp=None):
-    """Palette indices (H, W) of rgb (H, W, 3|4 uint8) dithered onto palette through cube.
+@dataclass(frozen=True)
+class DitherParams:
+    """How to dither: a DITHERS mode and its parameters, checked once when made.
 
-    palette: a Palette or (K, 3) uint8 colours (the ones cube was built from); cube: the
-    (256, 256, 256) index table; dither: a DITHERS name; strength 0..1 scales the diffused error,
-    the candidates' error or the ordered mix; serpentine alternates the scan direction of error
-    diffusion; space: "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where error is accumulated
-    and colours mixed; clamp: None, or 0..1, the largest diffused error a pixel may receive, as a
-    fraction of the full range (error-diffusion modes only). Output dtype is the cube's.
-    Deterministic: the same arguments give the same indices on every run and thread count.
-    The cube is read-only here: a compact copy of it is kept for as long as the cube object lives.
+    strength 0..1 scales the diffused error, pattern's candidate error, or how much of the
+    bayer*/blue-noise mix a pixel takes (0 is "none"); serpentine alternates the scan direction
+    of error diffusion; space, "srgb" or "linear", is where error is accumulated and colours are
+    mixed; clamp (error diffusion only): None, or 0..1, the largest error a pixel may receive
+    per channel, as a fraction of the full range.
     """
-    check_dither(dither)
-    strength = check_strength(strength)
-    space = check_dither_space(space)
-    clamp = check_clamp(clamp)
-    colors = np.asarray(getattr(palette, "colors", palette), np.uint8)
-    rgb = _check_rgb(rgb)
-    _check_cube(cube)
-    out = np.empty(rgb.shape[:2], cube.dtype)
-    if dither == "none" or strength == 0.0 or rgb.size == 0:
-        out[...] = cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
-        return out
+
+    mode: str = "none"
+    strength: float = 1.0
+    serpentine: bool = True
+    space: str = DEFAULT_DITHER_SPACE
+    clamp: float | None = None
+
+    def __post_init__(self):
+        check_choice(self.mode, DITHERS, "dither")
+        object.__setattr__(self, "strength", check_unit(self.strength, "dither_strength"))
+        object.__setattr__(self, "serpentine", check_flag(self.serpentine, "serpentine"))
+        check_choice(self.space, DITHER_SPACES, "dither_space")
+        if self.clamp is not None:
+            object.__setattr__(self, "clamp", check_unit(self.clamp, "dither_clamp"))
+
+    @property
+    def exact(self) -> bool:
+        """True when every pixel simply gets its nearest colour (no dither runs)."""
+        return self.mode == "none" or self.strength == 0.0
+
+
+def dither_indices(rgb: np.ndarray, colors: np.ndarray, cube: np.ndarray,
+                   params: DitherParams) -> np.ndarray:
+    """Palette indices (H, W) of rgb ((H, W, 3|4) uint8, C-contiguous) dithered through cube.
+
+    colors: the (K, 3) uint8 palette the cube was built from; cube: its (256, 256, 256) index
+    table (read-only here: a compact copy of it, and the ordered modes' region tables, are kept
+    for as long as the cube object lives). Output dtype is the cube's. Deterministic: the same
+    arguments give the same indices on every run and thread count.
+    """
+    if params.exact or rgb.size == 0:
+        return cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
     top, leaves = _blocks(cube, len(colors))
-    if dither in DIFFUSION_TABLES:
-        diffuse(rgb, colors, top, leaves, dither, strength, serpentine, space, clamp, out)
-    elif dither == "pattern":
-        pattern(rgb, colors, top, leaves, strength, space, out)
-    else:
-        regions = _cached(cube, ("regions", space), lambda: ordered_regions(colors, cube, space))
-        ordered(rgb, colors, top, leaves, regions, dither, strength, space, out)
+    out = np.empty(rgb.shape[:2], leaves.dtype)
+    DITHERS[params.mode].run(rgb, colors, cube, top, leaves, params, out)
     return out
 
 
-def diffuse(rgb, colors, top, leaves, dither, strength, serpentine, space, clamp, out) -> None:
-    """Error diffusion of rgb into out, bands on the thread pool (see diffusion_bands)."""
+def _diffuse(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """Error diffusion: the bands of diffusion_bands on the span thread pool, one kernel per
+    space and table shape (palcli.kernels.dither)."""
     from .kernels import dither as kernels
 
-    to_work, out_lut = _space_tables(space)
+    to_work, _ = _space_tables(params.space)
     pal = to_work[colors].reshape(-1)
-    carry_w, near_w, dx, dy, w = _weights(dither, strength)
-    far = len(dx) > 0
+    carry_w, near_w, dx, dy, w = _weights(params.mode, params.strength)
     kernel = {(True, False): kernels.diffuse_linear, (True, True): kernels.diffuse_linear_far,
               (False, False): kernels.diffuse_srgb,
-              (False, True): kernels.diffuse_srgb_far}[space == "linear", far]
-    cap = NO_CAP if clamp is None else round(clamp * to_work[255])
+              (False, True): kernels.diffuse_srgb_far}[params.space == "linear", len(dx) > 0]
+    cap = NO_CAP if params.clamp is None else round(params.clamp * int(to_work[255]))
     bands = diffusion_bands(rgb.shape[0])
     args = (rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w, dx, dy, w,
-            bool(serpentine), _wide_lut(space), cap, bands, WARM_ROWS)
-    _thread_spans(lambda *a: kernel(*a, out), args, len(bands) - 1, whole=True)
+            params.serpentine, _wide_lut(params.space), cap, bands, WARM_ROWS)
+    eng.spans(lambda *a: kernel(*a, out), args, len(bands) - 1, unit=eng.CHUNK_PIXELS)
 
 
-def pattern(rgb, colors, top, leaves, strength, space, out) -> None:
-    """pattern: each pixel's PATTERN_CANDIDATES candidates, sorted by luminance, one picked by
-    the Bayer matrix of PATTERN_MATRIX."""
-    kernels = kernels_ordered()
+def _ordered(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """bayer*, blue-noise: each pixel mixes its colour region's candidates (ordered_regions) by
+    their least-squares shares, the mode's threshold matrix choosing."""
+    from .kernels import ordered as kernels
+
+    space = params.space
+    to_work, _ = _space_tables(space)
+    packed, weights = _derived(cube, ("regions", space),
+                               lambda: ordered_regions(colors, cube, space))
+    thresholds = (threshold_matrix(params.mode) + 0.5).astype(np.float32)
+    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
+            thresholds, params.strength)
+    _rows(kernels.region_span, args, out)
+
+
+def _pattern(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """pattern: each pixel's PATTERN_CANDIDATES candidates (palcli.kernels.ordered), sorted by
+    luminance, one picked by the Bayer matrix of PATTERN_MATRIX."""
+    from .kernels import ordered as kernels
+
     if kernels.CANDIDATES != PATTERN_CANDIDATES:
         raise RuntimeError("palcli.kernels.ordered.CANDIDATES differs from PATTERN_CANDIDATES")
-    to_work, out_lut = _space_tables(space)
+    to_work, out_lut = _space_tables(params.space)
     args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), out_lut,
-            luminance_ranks(colors), pattern_picks(), round(strength * WEIGHT_ONE))
-    # Spans of 8x the usual pixels: each starts its colour memo empty.
-    _rows(kernels.pattern_span, args, out, 8)
+            luminance_ranks(colors), pattern_picks(), round(params.strength * WEIGHT_ONE))
+    _rows(kernels.pattern_span, args, out, spans_of=8)  # each span starts its colour memo anew
 
 
-def ordered(rgb, colors, top, leaves, regions, dither, strength, space, out) -> None:
-    """bayer*, blue-noise: each pixel mixes its colour region's candidates (ordered_regions),
-    the mode's threshold matrix choosing."""
-    to_work, _ = _space_tables(space)
-    packed, weights = regions
-    thresholds = (threshold_matrix(dither) + 0.5).astype(np.float32)
-    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
-            thresholds, strength)
-    _rows(kernels_ordered().region_span, args, out)
-
-
-def kernels_ordered():
-    from .kernels import ordered
-
-    return ordered
-
-
-def _rows(kernel, args, out, spans_of=1) -> None:
-    """kernel(*args, lo, hi, out) over out's rows, split over threads (spans of spans_of times
-    the thread pool's usual pixels)."""
+def _rows(kernel, args, out, spans_of: int = 1) -> None:
+    """kernel(*args, lo, hi, out) over out's rows on the span thread pool (spans of spans_of
+    times the pool's usual pixels)."""
     h, w = out.shape
-    _thread_spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
-
-
-def _thread_spans(kernel, args, n, unit=1, whole=False) -> None:
-    """palcli's span thread pool: kernel(*args, lo, hi) over [0, n), items of `unit` pixels
-    (whole: one item per claim)."""
-    from .quantize import _spans
-
-    _spans(kernel, args, n, unit=1 << 62 if whole else unit)
+    eng.spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
 
 
 def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
-    """Per colour region (REGION_SHIFT levels a side, r, g, b major): the three candidates the
-    ordered modes mix, and how much of each a colour takes.
+    """Per colour region (2**REGION_SHIFT levels a side, r, g, b major): the three candidates
+    bayer* and blue-noise mix, and how much of each a colour takes. This is their reach: a
+    pixel moves only between the colours around it, as far as they lie apart.
 
-    From the region's centre p, REGION_STEPS cube reads of p plus the accumulated error (as
-    pattern does) give candidates; the three most frequent are c1 c2 c3 (c1 the most frequent;
-    a missing one repeats c1). weights (R, 6) float64: the least-squares map from a colour's
-    offset to c1 to the shares of c2 and c3 (the pseudo-inverse of [c2 - c1, c3 - c1]), in
-    working values, float32. regions (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when
-    every colour of the region has its nearest among them (the kernel then skips the cube read).
+    From the region's centre p, REGION_STEPS cube reads of p plus the error accumulated so far
+    (as pattern builds its candidates) give candidates; the three most frequent are c1 c2 c3
+    (c1 the most frequent, ties to the first seen; a missing one repeats c1).
+    Returns (packed (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when every colour of the
+    region has its nearest among the three, so the kernel may skip the cube read;
+    weights (R, 6) float32: the least-squares map from a colour's offset to c1, in working
+    values, to the shares of c2 and c3: the pseudo-inverse of [c2 - c1, c3 - c1]).
     """
     from .kernels.dither import LUT_SHIFT
 
     to_work, out_lut = _space_tables(space)
     side = 256 >> REGION_SHIFT
-    centre = to_work[(np.arange(side) << REGION_SHIFT) + (1 << REGION_SHIFT >> 1)]
+    size = 1 << REGION_SHIFT
+    centre = to_work[np.arange(side) * size + size // 2]
     p = np.stack(np.meshgrid(centre, centre, centre, indexing="ij"), -1).reshape(-1, 3)
     pal = to_work[np.asarray(colors)]
     cands = np.empty((len(p), REGION_STEPS), np.int64)
@@ -316,14 +276,14 @@ def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
     tri = np.empty((len(p), 3), np.int64)
     rows = np.arange(len(p))
     for j in range(3):
-        best = np.argmax(counts, axis=1)
+        best = np.argmax(counts, axis=1)  # the first of the most frequent left
         tri[:, j] = np.where(counts[rows, best] > 0, cands[rows, best], tri[:, 0])
         counts[cands == tri[:, j:j + 1]] = 0
-    d = (pal[tri[:, 1:3]] - pal[tri[:, :1]]).astype(np.float64).transpose(0, 2, 1)  # (R, 3, 2)
+    d = (pal[tri[:, 1:]] - pal[tri[:, :1]]).astype(np.float64).transpose(0, 2, 1)  # (R, 3, 2)
     weights = np.linalg.pinv(d).reshape(-1, 6).astype(np.float32)
-    v = cube.reshape(side, 1 << REGION_SHIFT, side, 1 << REGION_SHIFT, side, 1 << REGION_SHIFT)
-    v = v.transpose(0, 2, 4, 1, 3, 5).reshape(len(p), -1)
-    pure = ((v == tri[:, :1]) | (v == tri[:, 1:2]) | (v == tri[:, 2:3])).all(axis=1)
+    v = cube.reshape(side, size, side, size, side, size).transpose(0, 2, 4, 1, 3, 5)
+    v = v.reshape(len(p), -1)
+    pure = ((v == tri[:, :1]) | (v == tri[:, 1:2]) | (v == tri[:, 2:])).all(axis=1)
     packed = tri[:, 0] | tri[:, 1] << 16 | tri[:, 2] << 32 | pure.astype(np.int64) << 48
     return packed, weights
 
@@ -346,7 +306,16 @@ def pattern_picks() -> np.ndarray:
     return ranks * PATTERN_CANDIDATES // ranks.size
 
 
-PATTERN_CANDIDATES = 16  # the kernel's CANDIDATES; checked when the kernel is loaded
+class Dither(NamedTuple):
+    kind: str  # "none", "diffusion" or "ordered" (a pixel's index depends on its colour and
+    # position alone, so unchanged regions of an animation stay unchanged)
+    run: Callable | None  # run(rgb, colors, cube, top, leaves, params, out) fills out
+
+
+DITHERS: dict[str, Dither] = {"none": Dither("none", None)}
+DITHERS.update({name: Dither("diffusion", _diffuse) for name in DIFFUSION})
+DITHERS.update({name: Dither("ordered", _ordered) for name in ORDERED[:-1]})
+DITHERS["pattern"] = Dither("ordered", _pattern)
 
 
 def diffusion_bands(height: int) -> np.ndarray:
@@ -373,11 +342,11 @@ def _weights(dither: str, strength: float):
 # The two-level copy of the last few cubes, keyed by the cube object (get_cube memoizes cubes,
 # so a worker builds this once per palette and metric).
 _BLOCKS: dict[int, tuple] = {}
-_DERIVED: dict[tuple, tuple] = {}  # (id(cube), what) -> (weakref to cube, tables)
+_DERIVED: dict[tuple, tuple] = {}  # (id(cube), what) -> (weakref to the cube, tables)
 
 
-def _cached(cube: np.ndarray, what, make):
-    """Tables derived from a cube (and its palette), kept for as long as the cube object lives."""
+def _derived(cube: np.ndarray, what, make):
+    """Tables made from a cube (and its palette), kept for as long as the cube object lives."""
     key = (id(cube), what)
     hit = _DERIVED.get(key)
     if hit is not None and hit[0]() is cube:
@@ -390,6 +359,7 @@ def _cached(cube: np.ndarray, what, make):
 
 
 def _blocks(cube: np.ndarray, k: int):
+    """The two-level copy of cube the kernels read (see palcli.kernels.dither)."""
     key = id(cube)
     hit = _BLOCKS.get(key)
     if hit is not None and hit[0]() is cube:
@@ -406,21 +376,3 @@ def _blocks(cube: np.ndarray, k: int):
     if largest >= k:
         raise ValueError(f"cube holds palette index {largest} but the palette has {k} colours")
     return top, leaves
-
-
-def _check_rgb(rgb) -> np.ndarray:
-    if not isinstance(rgb, np.ndarray):
-        raise TypeError(f"image must be a numpy array, not {type(rgb).__name__}")
-    if rgb.dtype != np.uint8:
-        raise TypeError(f"image must be uint8, got {rgb.dtype}")
-    if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {rgb.shape}")
-    return np.ascontiguousarray(rgb)
-
-
-def _check_cube(cube) -> None:
-    if not isinstance(cube, np.ndarray) or cube.shape != (256, 256, 256):
-        shape = getattr(cube, "shape", type(cube).__name__)
-        raise ValueError(f"cube must be a (256, 256, 256) array, got {shape}")
-    if cube.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"cube must be uint8 or uint16, got {cube.dtype}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import warnings
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,20 +20,9 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageError, PalcliWarning
+from .outputs import OUTPUTS, RLE_MAX_COLORS, Encoding, check_palette_fits
 
-# PNG compression, measured on 1 MP photos mapped to built-in palettes with the zlib-ng Pillow
-# wheels ship (encoding is the largest part of a conversion):
-# - Undithered, K <= 64: zlib's run-length strategy (Z_RLE) is both smaller and faster than
-#   any level of the default strategy (PICO-8: 64 KiB in 10 ms against 75 KiB in 16 ms at level
-#   4, 72 KiB in 31 ms at level 6 (zlib's and Pillow's default), 63 KiB in ~500 ms at level 9,
-#   pngquant's choice); indices of an undithered image come in runs.
-# - Otherwise (dithered, or more colours) runs are short: the default strategy at level 4, the
-#   knee: 2-12% larger than level 6 in a third to half the time. Levels 1-3 are barely faster.
-# Recompress with oxipng/zopflipng when bytes matter more than time.
-PNG_COMPRESS_LEVEL = 4
-RLE_MAX_COLORS = 64
 ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # input formats whose every frame is read
-MULTI_FRAME_OUT = frozenset({"png", "gif", "webp", "tiff"})
 _ORIENTATION = 0x0112
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
@@ -198,51 +186,56 @@ def _icc_transform(im: Image.Image, name: str):
 
 def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
                 durations=(), loop=None, name: str = "", dithered: bool = False) -> None:
-    """Write palette-index frames to a binary file object in format fmt.
+    """Write palette-index frames to a binary file object in output format fmt (OUTPUTS).
 
-    frames: [(indices (H, W) uint8|uint16, transparent (H, W) bool or None)]. The palette goes
-    into the file as it is (K colours, plus a transparent entry after them when a frame has
-    transparent pixels) for png, gif, bmp and tiff; webp, --rgb and K > 256 are written as RGB(A).
+    frames: [(indices (H, W) uint8|uint16, transparent (H, W) bool or None)]. An indexed
+    output's palette is exactly the palette (K colours, plus a transparent entry after them when
+    a frame has transparent pixels); --rgb, formats without an indexed form and palettes over
+    the format's indexed limit are written as RGB(A).
     """
+    out = OUTPUTS[fmt]
     colors = np.ascontiguousarray(colors, dtype=np.uint8)
     k = len(colors)
-    if k > 256 and fmt in ("gif", "bmp"):
-        raise ValueError(f"{fmt.upper()} holds at most 256 colours; the palette has {k}")
-    if len(frames) > 1 and fmt not in MULTI_FRAME_OUT:
-        warnings.warn(f"{name}: {fmt.upper()} holds one frame; wrote the first of {len(frames)}",
+    check_palette_fits(fmt, k)
+    if len(frames) > 1 and not out.multi_frame:
+        warnings.warn(f"{name}: {out.pillow} holds one frame; wrote the first of {len(frames)}",
                       PalcliWarning, stacklevel=2)
         frames = frames[:1]
+    indexed = k <= out.max_colors and not (rgb and out.direct)
     transparent = any(mask is not None for _, mask in frames)
-    direct = rgb or k > 256 or fmt == "webp"
-    if transparent and fmt in ("gif", "bmp") and (fmt == "bmp" or k >= 256):
-        reason = "BMP has no transparency" if fmt == "bmp" else f"the palette has {k} colours"
-        warnings.warn(f"{reason}: transparent pixels were written opaque in the {fmt.upper()} "
-                      f"output", PalcliWarning, stacklevel=2)
-        frames = [(idx, None) for idx, _ in frames]
-        transparent = False
-    elif transparent and not direct and (k >= 256 or fmt == "tiff"):
-        why = (f"the palette has {k} colours, no room for a transparent entry" if k >= 256
-               else "indexed TIFF has no transparent entry")
-        warnings.warn(f"{why}: images with transparency are written as RGBA {fmt.upper()}",
-                      PalcliWarning, stacklevel=2)
-        direct = True
-    if direct:
-        images = [_direct_image(idx, mask, colors) for idx, mask in frames]
+    if transparent and indexed and (not out.transparent_entry or k >= out.max_colors):
+        why = (f"the palette has {k} colours, no room for a transparent entry"
+               if out.transparent_entry else f"indexed {out.pillow} has no transparent entry")
+        if out.alpha:
+            warnings.warn(f"{why}: images with transparency are written as RGBA {out.pillow}",
+                          PalcliWarning, stacklevel=2)
+            indexed = False
+        else:
+            warnings.warn(f"{why}: transparent pixels were written opaque in the {out.pillow} "
+                          f"output", PalcliWarning, stacklevel=2)
+            frames, transparent = [(idx, None) for idx, _ in frames], False
+    elif transparent and not indexed and not out.alpha:
+        warnings.warn(f"{out.pillow} has no transparency: transparent pixels were written "
+                      f"opaque", PalcliWarning, stacklevel=2)
+        frames, transparent = [(idx, None) for idx, _ in frames], False
+    entry = indexed and transparent
+    if indexed:
+        images = [_indexed_image(idx, mask, colors, entry) for idx, mask in frames]
     else:
-        images = [_indexed_image(idx, mask, colors) for idx, mask in frames]
-    _save(fp, images, fmt, k + (1 if transparent and not direct else 0), durations, loop,
-          transparency=k if transparent and not direct else None,
-          runs=not dithered and k <= RLE_MAX_COLORS)
+        images = [_direct_image(idx, mask, colors) for idx, mask in frames]
+    encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1)
+    _save(fp, images, out, encoding, durations, loop, k if entry else None)
 
 
-def _indexed_image(idx: np.ndarray, mask, colors: np.ndarray) -> Image.Image:
+def _indexed_image(idx: np.ndarray, mask, colors: np.ndarray, entry: bool) -> Image.Image:
+    """Mode P: the palette's colours, plus the transparent entry (index K) when any frame of
+    the image has one, so that every frame of an animation carries the same palette."""
     k = len(colors)
     if mask is not None:
         idx = np.where(mask, np.uint8(k), idx.astype(np.uint8, copy=False))
     idx = np.ascontiguousarray(idx, dtype=np.uint8)
     im = Image.frombuffer("P", (idx.shape[1], idx.shape[0]), idx, "raw", "P", 0, 1)
-    palette = colors.tobytes() + (b"\0\0\0" if mask is not None else b"")
-    im.putpalette(palette, "RGB")
+    im.putpalette(colors.tobytes() + (b"\0\0\0" if entry else b""), "RGB")
     return im
 
 
@@ -254,39 +247,13 @@ def _direct_image(idx: np.ndarray, mask, colors: np.ndarray) -> Image.Image:
     return Image.fromarray(np.dstack((px, alpha)), "RGBA")
 
 
-def _save(fp, images, fmt: str, entries: int, durations, loop, transparency, runs) -> None:
+def _save(fp, images, out, encoding: Encoding, durations, loop, transparency) -> None:
     first, rest = images[0], images[1:]
-    params: dict = {}
+    params = out.options(encoding)
     if rest:
-        params.update(save_all=True, append_images=rest)
+        params.update(save_all=True, append_images=rest, loop=0 if loop is None else loop)
         if durations:
             params["duration"] = list(durations[:len(images)])
-        params["loop"] = 0 if loop is None else loop
-    if first.mode == "P":
-        # Pin the palette size: Pillow would otherwise pad GIF/PNG palettes or trim them.
-        if transparency is not None:
-            params["transparency"] = transparency
-    if fmt == "png":
-        if first.mode == "P":
-            params["bits"] = _bits(entries)
-        first.save(fp, "PNG", compress_level=PNG_COMPRESS_LEVEL,
-                   compress_type=zlib.Z_RLE if runs else zlib.Z_DEFAULT_STRATEGY, **params)
-    elif fmt == "gif":
-        if rest:
-            params["disposal"] = 1
-        first.save(fp, "GIF", optimize=False, **params)
-    elif fmt == "webp":
-        first.save(fp, "WEBP", lossless=True, exact=True, **params)
-    elif fmt == "bmp":
-        first.save(fp, "BMP")
-    elif fmt == "tiff":
-        first.save(fp, "TIFF", compression="tiff_adobe_deflate", **params)
-    else:
-        raise ValueError(f"format must be one of png, gif, webp, bmp, tiff; got {fmt!r}")
-
-
-def _bits(entries: int) -> int:
-    for bits in (1, 2, 4):
-        if entries <= 1 << bits:
-            return bits
-    return 8
+    if transparency is not None:
+        params["transparency"] = transparency
+    first.save(fp, out.pillow, **params)

@@ -11,7 +11,12 @@ import numpy as np
 
 from .errors import PaletteError
 
-MAX_COLORS = 65536
+MAX_COLORS = 65536  # uint16 indices
+
+
+def index_dtype(k: int) -> np.dtype:
+    """The dtype of palette indices for k colours: uint8 up to 256, else uint16."""
+    return np.dtype(np.uint8) if k <= 256 else np.dtype(np.uint16)
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,8 +28,9 @@ class Palette:
         colors = np.ascontiguousarray(self.colors, dtype=np.uint8)
         if colors.ndim != 2 or colors.shape[1] != 3:
             raise PaletteError(self.name, f"colours must have shape (K, 3), got {colors.shape}")
+        # The one check of a palette's size: every reader, array and inline string ends here.
         if len(colors) == 0:
-            raise PaletteError(self.name, "palette is empty")
+            raise PaletteError(self.name, "no colours found")
         if len(colors) > MAX_COLORS:
             raise PaletteError(self.name, f"{len(colors)} colours; at most {MAX_COLORS} are allowed")
         colors = colors.copy()
@@ -104,4 +110,7 @@ def _load_file(path: Path, name: str | None) -> Palette:
     from .formats import read_palette_file
 
     file_name, colors = read_palette_file(path)
-    return Palette(name or file_name or path.stem, colors)
+    try:
+        return Palette(name or file_name or path.stem, colors)
+    except PaletteError as exc:  # name the file, not the palette's own name
+        raise PaletteError(str(path), exc.reason) from None

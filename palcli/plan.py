@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import PalcliWarning, UsageError
-from .palette import Palette
+from .outputs import DEFAULT_FORMAT, FORMAT_CHOICES, SAME, format_of_suffix, keep_format, suffix_for
+
+if TYPE_CHECKING:
+    from .cube import CubeRef
+    from .dither import DitherParams
+    from .palette import Palette
 
 STDIO = "-"
-FORMATS = ("png", "same", "gif", "webp", "bmp", "tiff")
-SUFFIXES = {"png": ".png", "gif": ".gif", "webp": ".webp", "bmp": ".bmp", "tiff": ".tiff"}
-# An output file name's suffix -> the format written (when -f is not given).
-FORMAT_OF_SUFFIX = {".png": "png", ".apng": "png", ".gif": "gif", ".webp": "webp", ".bmp": "bmp",
-                    ".dib": "bmp", ".tif": "tiff", ".tiff": "tiff"}
-# Pillow format names that `-f same` keeps: they store palette colours losslessly.
-SAME_KEEPS = {"PNG": "png", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff", "WEBP": "webp"}
 
 
 @dataclass(frozen=True)
@@ -35,15 +34,13 @@ class Task:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a worker needs besides the task; picklable and the same for every task."""
+    """Everything a worker needs besides the task; picklable and the same for every task.
+    Made once, from checked values: workers use it as it is."""
 
     palette: Palette
-    metric: str = "rgb"
-    dither: str = "none"
-    dither_strength: float = 1.0
-    serpentine: bool = True
-    dither_space: str | None = None  # None: the dither module's default
-    dither_clamp: float | None = None  # error diffusion: None (no cap) or 0..1 of the range
+    metric: str
+    dither: DitherParams
+    cube: CubeRef  # how a worker obtains the cube (see palcli.cube.resolve)
     rgb: bool = False
     alpha_threshold: int = 128
     max_pixels: int | None = None  # None: Pillow's Image.MAX_IMAGE_PIXELS
@@ -96,8 +93,8 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
     output = str(output)
     if not inputs:
         raise UsageError("no INPUT given")
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    if fmt is not None and fmt not in FORMAT_CHOICES:
+        raise UsageError(f"format must be one of {', '.join(FORMAT_CHOICES)}; got {fmt!r}")
     for inp in inputs:
         if inp != STDIO and not os.path.exists(inp):
             raise UsageError(f"{inp}: no such file or directory")
@@ -107,10 +104,10 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
     if output == STDIO:
         if not single:
             raise UsageError("OUTPUT '-' (standard output) takes exactly one input file")
-        return _checked([Task(inputs[0], STDIO, fmt or "png")], skip_existing)
+        return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing)
     to_dir = not single or os.path.isdir(output) or output.endswith(("/", os.sep))
     if single and not to_dir:
-        out_fmt = fmt or FORMAT_OF_SUFFIX.get(os.path.splitext(output)[1].lower(), "png")
+        out_fmt = fmt or format_of_suffix(os.path.splitext(output)[1]) or DEFAULT_FORMAT
         if inputs[0] == STDIO:
             return _checked([Task(STDIO, output, out_fmt)], skip_existing)
         return _checked([Task(inputs[0], output, _resolve_same(out_fmt, inputs[0]))],
@@ -119,31 +116,31 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
         raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"{output}: not a directory (several inputs need an output directory)")
-    return _checked(list(_dir_tasks(inputs, output, fmt or "png")), skip_existing)
+    return _checked(list(_dir_tasks(inputs, output, fmt or DEFAULT_FORMAT)), skip_existing)
 
 
 def output_name(rel: str, fmt: str) -> str:
     """rel with its suffix replaced by the format's ('same' keeps palette-safe suffixes)."""
     stem, suffix = os.path.splitext(rel)
-    if fmt == "same":
-        return rel if _same_format(suffix) else stem + ".png"
-    return stem + SUFFIXES[fmt]
+    if fmt == SAME:
+        fmt = _kept_format(suffix)
+        return rel if format_of_suffix(suffix) == fmt else stem + suffix_for(fmt)
+    return stem + suffix_for(fmt)
 
 
-def _same_format(suffix: str) -> str | None:
-    """The format `-f same` keeps for an input suffix, or None (then PNG)."""
+def _kept_format(suffix: str) -> str:
+    """The format `-f same` writes for an input suffix: the input's own where palcli writes it
+    (as Pillow reads the suffix), else PNG."""
     if not suffix:
-        return None
+        return DEFAULT_FORMAT
     from PIL import Image
 
     Image.init()
-    return SAME_KEEPS.get(Image.registered_extensions().get(suffix.lower(), ""))
+    return keep_format(Image.registered_extensions().get(suffix.lower()))
 
 
 def _resolve_same(fmt: str, path: str) -> str:
-    if fmt != "same":
-        return fmt
-    return _same_format(os.path.splitext(path)[1]) or "png"
+    return _kept_format(os.path.splitext(path)[1]) if fmt == SAME else fmt
 
 
 def _dir_tasks(inputs: list[str], output: str, fmt: str):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from palcli import load_palette, remap
-from palcli.cache import get_cube
+from palcli.cube import get_cube
 from palcli.dither import (BAND_ROWS, DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES,
                            DITHER_SPACES, DITHERS, ORDERED, PATTERN_CANDIDATES, REGION_SHIFT,
-                           REGION_STEPS, WARM_ROWS, bayer_matrix, blue_noise, diffusion_bands,
-                           dither_indices, palette_spread, threshold_matrix)
+                           REGION_STEPS, WARM_ROWS, DitherParams, bayer_matrix, blue_noise,
+                           diffusion_bands, dither_indices, threshold_matrix)
 from reference import nearest_rgb_fast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,13 +197,22 @@ def ref_pattern(img, pal, strength, space):
     return out
 
 
+def indices(img, pal, cube, dither, strength=1.0, serpentine=True, space=DEFAULT_DITHER_SPACE,
+            clamp=None):
+    """dither_indices with the parameters spelled out, as the tests below vary them."""
+    return dither_indices(np.ascontiguousarray(img), pal, cube,
+                          DitherParams(dither, strength, serpentine, space, clamp))
+
+
 # -- registry and matrices -------------------------------------------------------------------------
 
 def test_registry_lists_every_mode_once():
-    assert DITHERS[0] == "none"
-    assert DITHERS == ("none",) + DIFFUSION + ORDERED
+    assert list(DITHERS)[0] == "none"
+    assert tuple(DITHERS) == ("none",) + DIFFUSION + ORDERED
     assert "pattern" in ORDERED
     assert len(set(DITHERS)) == 14
+    assert {DITHERS[d].kind for d in DIFFUSION} == {"diffusion"}
+    assert {DITHERS[d].kind for d in ORDERED} == {"ordered"}
     assert DITHER_SPACES == ("srgb", "linear") and DEFAULT_DITHER_SPACE in DITHER_SPACES
 
 
@@ -274,26 +283,15 @@ def test_thresholds_are_centred():
         assert abs(t.mean()) < 1e-12
 
 
-@pytest.mark.parametrize("colors, spread", [
-    (BW, 255),
-    (np.stack(np.meshgrid(*[range(0, 256, 51)] * 3), -1).reshape(-1, 3), 51),
-    ([[v, v, v] for v in range(0, 256, 17)], 17),
-    ([[10, 20, 30]], 0),
-    ([[10, 20, 30], [10, 20, 30]], 0),
-])
-def test_palette_spread_is_the_step_between_neighbours(colors, spread):
-    assert palette_spread(np.array(colors, np.uint8)) == spread
-
-
 # -- the kernels against the reference -------------------------------------------------------------
 
 @pytest.mark.parametrize("dither", DIFFUSION)
 @pytest.mark.parametrize("space", DITHER_SPACES)
 def test_diffusion_matches_the_reference(dither, space):
     img = _image(9, 13, seed=len(dither))
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for serpentine, strength in ((True, 1.0), (False, 1.0), (True, 0.4)):
-        got = dither_indices(img, PAL, cube, dither, strength, serpentine, space)
+        got = indices(img, PAL, cube, dither, strength, serpentine, space)
         want = ref_diffuse(img, PAL, dither, strength, serpentine, space)
         assert np.array_equal(got, want), (serpentine, strength)
 
@@ -302,8 +300,8 @@ def test_diffusion_matches_the_reference(dither, space):
 def test_tall_images_are_diffused_in_bands_like_the_reference(dither, space):
     img = _image(4 * BAND_ROWS + 41, 5, seed=9)
     assert len(diffusion_bands(img.shape[0])) == 5
-    cube = get_cube(PAL, "rgb")
-    got = dither_indices(img, PAL, cube, dither, 1.0, True, space)
+    cube = get_cube(PAL, "rgb").array
+    got = indices(img, PAL, cube, dither, 1.0, True, space)
     assert np.array_equal(got, ref_diffuse(img, PAL, dither, 1.0, True, space))
 
 
@@ -319,8 +317,8 @@ def test_bands_cover_every_row_once(height):
 def test_band_seams_do_not_show(level):
     # Flat grey: every 4x4 block should be as close to it as any other, blocks at seams included.
     img = np.full((4 * BAND_ROWS, 128, 3), level, np.uint8)
-    cube = get_cube(BW, "rgb")
-    idx = dither_indices(img, BW, cube, "floyd-steinberg", space="srgb").astype(np.float64)
+    cube = get_cube(BW, "rgb").array
+    idx = indices(img, BW, cube, "floyd-steinberg", space="srgb").astype(np.float64)
     blocks = np.abs((255 * idx - level).reshape(-1, 4, 32, 4).mean(axis=(1, 3))).mean(1)
     seams = diffusion_bands(img.shape[0])[1:-1] // 4
     assert len(seams) == 3
@@ -332,9 +330,9 @@ def test_band_seams_do_not_show(level):
 @pytest.mark.parametrize("space", DITHER_SPACES)
 def test_ordered_matches_the_reference(dither, space):
     img = _image(20, 70, seed=3)  # wider than a tile, and not a multiple of one
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for strength in (1.0, 0.3):
-        got = dither_indices(img, PAL, cube, dither, strength, space=space)
+        got = indices(img, PAL, cube, dither, strength, space=space)
         assert np.array_equal(got, ref_ordered(img, PAL, dither, strength, space)), strength
 
 
@@ -342,9 +340,9 @@ def test_ordered_matches_the_reference(dither, space):
 def test_pattern_matches_the_reference(space):
     img = _image(13, 21, seed=4)
     pal = load_palette("pico-8").colors
-    cube = get_cube(pal, "rgb")
+    cube = get_cube(pal, "rgb").array
     for strength in (1.0, 0.5):
-        got = dither_indices(img, pal, cube, "pattern", strength, space=space)
+        got = indices(img, pal, cube, "pattern", strength, space=space)
         assert np.array_equal(got, ref_pattern(img, pal, strength, space)), strength
 
 
@@ -355,12 +353,12 @@ def test_pattern_memo_gives_what_a_fresh_build_gives():
     colours = rng.integers(0, 256, (40, 3), dtype=np.uint8)
     img = colours[rng.integers(0, 40, (90, 300))]
     pal = load_palette("nes").colors
-    cube = get_cube(pal, "rgb")
-    got = dither_indices(img, pal, cube, "pattern")
-    alone = np.array([[dither_indices(img[y:y + 1, x:x + 1], pal, cube, "pattern")[0, 0]
+    cube = get_cube(pal, "rgb").array
+    got = indices(img, pal, cube, "pattern")
+    alone = np.array([[indices(img[y:y + 1, x:x + 1], pal, cube, "pattern")[0, 0]
                        for x in range(0, 300, 37)] for y in range(0, 90, 4)])
     # A one-pixel image sits at position (0, 0): compare with what (0, 0) of each tile gets.
-    tile = np.array([[dither_indices(np.repeat(np.repeat(img[y:y + 1, x:x + 1], 4, 0), 4, 1),
+    tile = np.array([[indices(np.repeat(np.repeat(img[y:y + 1, x:x + 1], 4, 0), 4, 1),
                                      pal, cube, "pattern") for x in range(0, 300, 37)]
                      for y in range(0, 90, 4)])
     assert np.array_equal(alone, tile[:, :, 0, 0])
@@ -397,14 +395,14 @@ def _brightness(levels, space):
 def test_gradients_keep_their_mean_brightness(space):
     # A dark ramp: without dithering it all falls to black and white at 128, far from its mean.
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     want = _brightness(img[..., 0], space)
-    none = _brightness(BW[dither_indices(img, BW, cube, "none")][..., 0], space)
+    none = _brightness(BW[indices(img, BW, cube, "none")][..., 0], space)
     assert abs(none - want) > 0.05
     # Atkinson drops 1/4 of the error by design. Ordered modes mix in the dither space too.
     modes = [d for d in DIFFUSION if d != "atkinson"] + list(ORDERED)
     for dither in modes:
-        idx = dither_indices(img, BW, cube, dither, 1.0, True, space)
+        idx = indices(img, BW, cube, dither, 1.0, True, space)
         got = _brightness(BW[idx][..., 0], space)
         assert abs(got - want) <= 0.02, (dither, got, want)
 
@@ -413,8 +411,8 @@ def test_pattern_keeps_a_full_ramps_light():
     # Black to white, black and white only: every column's light, averaged over its rows
     # (4 tiles), and the whole ramp's, within 2% of the input's, in linear light.
     img = _ramp(0, 255, h=16)
-    cube = get_cube(BW, "rgb")
-    out = BW[dither_indices(img, BW, cube, "pattern")][..., 0]
+    cube = get_cube(BW, "rgb").array
+    out = BW[indices(img, BW, cube, "pattern")][..., 0]
     want = _srgb_decode(img[..., 0] / 255)
     got = _srgb_decode(out / 255)
     assert abs(got.mean() - want.mean()) <= 0.02
@@ -441,8 +439,8 @@ def test_pattern_block_error_on_a_photo():
     with Image.open(photo) as im:
         img = np.asarray(im.convert("RGB"))
     pal = load_palette("pico-8").colors
-    cube = get_cube(pal, "rgb")
-    err = {d: _block_error(img, pal[dither_indices(img, pal, cube, d)])
+    cube = get_cube(pal, "rgb").array
+    err = {d: _block_error(img, pal[indices(img, pal, cube, d)])
            for d in ("none", "floyd-steinberg", "pattern")}
     # The bound. A pixel's 16 candidates average to its colour within 1/16 of the error the
     # sequence carries (at most about one palette step), and an 8x8 block holds every rank of
@@ -458,38 +456,38 @@ def test_pattern_block_error_on_a_photo():
 
 def test_linear_space_is_right_in_linear_light_and_srgb_space_is_not():
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     want = _brightness(img[..., 0], "linear")
-    lin = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="linear")][..., 0],
+    lin = _brightness(BW[indices(img, BW, cube, "floyd-steinberg", space="linear")][..., 0],
                       "linear")
-    srgb = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="srgb")][..., 0],
+    srgb = _brightness(BW[indices(img, BW, cube, "floyd-steinberg", space="srgb")][..., 0],
                        "linear")
     assert abs(lin - want) < 0.01 < abs(srgb - want)
 
 
-@pytest.mark.parametrize("dither", DITHERS[1:])
+@pytest.mark.parametrize("dither", list(DITHERS)[1:])
 def test_strength_zero_is_no_dither(dither):
     img = _image(16, 24)
-    cube = get_cube(PAL, "rgb")
-    plain = dither_indices(img, PAL, cube, "none")
-    assert np.array_equal(dither_indices(img, PAL, cube, dither, 0.0), plain)
+    cube = get_cube(PAL, "rgb").array
+    plain = indices(img, PAL, cube, "none")
+    assert np.array_equal(indices(img, PAL, cube, dither, 0.0), plain)
     assert np.array_equal(plain, nearest_rgb_fast(img.reshape(-1, 3), PAL).reshape(16, 24))
 
 
 def test_strength_scales_the_effect():
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     for dither in ("floyd-steinberg", "bayer8", "pattern"):
-        plain = dither_indices(img, BW, cube, "none")
-        changed = [(dither_indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
+        plain = indices(img, BW, cube, "none")
+        changed = [(indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
         assert 0 < changed[0] < changed[1]
 
 
 def test_serpentine_changes_the_scan():
     img = _image(30, 40)
-    cube = get_cube(PAL, "rgb")
-    a = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=True)
-    b = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=False)
+    cube = get_cube(PAL, "rgb").array
+    a = indices(img, PAL, cube, "floyd-steinberg", serpentine=True)
+    b = indices(img, PAL, cube, "floyd-steinberg", serpentine=False)
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a, b)
 
 
@@ -497,14 +495,14 @@ def test_same_input_same_bytes_whatever_the_thread_count():
     import numba
 
     img = _image(300, 200)
-    cube = get_cube("pico-8", "rgb")
+    cube = get_cube("pico-8", "rgb").array
     pal = load_palette("pico-8").colors
     before = numba.get_num_threads()
     try:
         runs = []
         for threads in (1, numba.config.NUMBA_NUM_THREADS, 1):
             numba.set_num_threads(threads)
-            runs.append([dither_indices(img, pal, cube, d).tobytes() for d in DITHERS])
+            runs.append([indices(img, pal, cube, d).tobytes() for d in DITHERS])
     finally:
         numba.set_num_threads(before)
     assert runs[0] == runs[1] == runs[2]
@@ -515,16 +513,16 @@ def test_ordered_modes_are_stable(dither):
     # Two frames that differ inside a rectangle: outside it no index changes (a pixel's index
     # depends on its colour and position alone), while error diffusion's do.
     pal = load_palette("pico-8").colors
-    cube = get_cube(pal, "rgb")
+    cube = get_cube(pal, "rgb").array
     a = _image(70, 90, seed=11)
     b = a.copy()
     b[20:45, 30:52] = _image(25, 22, seed=12)
     inside = np.zeros(a.shape[:2], bool)
     inside[20:45, 30:52] = True
-    ia, ib = (dither_indices(x, pal, cube, dither) for x in (a, b))
+    ia, ib = (indices(x, pal, cube, dither) for x in (a, b))
     assert np.array_equal(ia[~inside], ib[~inside])
     assert not np.array_equal(ia[inside], ib[inside])
-    fa, fb = (dither_indices(x, pal, cube, "floyd-steinberg") for x in (a, b))
+    fa, fb = (indices(x, pal, cube, "floyd-steinberg") for x in (a, b))
     assert not np.array_equal(fa[~inside], fb[~inside])
 
 
@@ -532,10 +530,10 @@ def test_ordered_modes_do_not_depend_on_the_image_around_a_pixel():
     # A crop aligned to the tiles gives the crop of the whole image's indices.
     img = _image(96, 160, seed=13)
     pal = load_palette("nes").colors
-    cube = get_cube(pal, "rgb")
+    cube = get_cube(pal, "rgb").array
     for dither in ORDERED:
-        whole = dither_indices(img, pal, cube, dither)
-        crop = dither_indices(np.ascontiguousarray(img[64:96, 64:128]), pal, cube, dither)
+        whole = indices(img, pal, cube, dither)
+        crop = indices(np.ascontiguousarray(img[64:96, 64:128]), pal, cube, dither)
         assert np.array_equal(crop, whole[64:96, 64:128]), dither
 
 
@@ -545,86 +543,90 @@ def test_ordered_modes_do_not_depend_on_the_image_around_a_pixel():
 @pytest.mark.parametrize("space", DITHER_SPACES)
 def test_clamp_matches_the_reference(dither, space):
     img = _image(11, 15, seed=21)
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for clamp in (0.02, 0.1, 0.5):
-        got = dither_indices(img, PAL, cube, dither, 1.0, True, space, clamp)
+        got = indices(img, PAL, cube, dither, 1.0, True, space, clamp)
         assert np.array_equal(got, ref_diffuse(img, PAL, dither, 1.0, True, space, clamp)), clamp
 
 
 def test_clamp_zero_is_no_dither_and_clamp_changes_a_far_palette():
-    cube = get_cube("gameboy", "rgb")
+    cube = get_cube("gameboy", "rgb").array
     pal = load_palette("gameboy").colors
     img = _image(64, 64, seed=2)
-    plain = dither_indices(img, pal, cube, "none")
-    assert np.array_equal(dither_indices(img, pal, cube, "floyd-steinberg", clamp=0.0), plain)
-    free = dither_indices(img, pal, cube, "floyd-steinberg")
-    capped = dither_indices(img, pal, cube, "floyd-steinberg", clamp=0.1)
+    plain = indices(img, pal, cube, "none")
+    assert np.array_equal(indices(img, pal, cube, "floyd-steinberg", clamp=0.0), plain)
+    free = indices(img, pal, cube, "floyd-steinberg")
+    capped = indices(img, pal, cube, "floyd-steinberg", clamp=0.1)
     assert not np.array_equal(free, capped) and not np.array_equal(capped, plain)
 
 
 def test_clamp_leaves_ordered_modes_alone():
     img = _image(20, 30)
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for dither in ORDERED:
-        assert np.array_equal(dither_indices(img, PAL, cube, dither, clamp=0.05),
-                              dither_indices(img, PAL, cube, dither))
+        assert np.array_equal(indices(img, PAL, cube, dither, clamp=0.05),
+                              indices(img, PAL, cube, dither))
 
 
 def test_clamp_through_remap_and_its_errors():
     img = _image(20, 30)
     a = remap(img, PAL, dither="atkinson", dither_clamp=0.2)
     assert set(map(tuple, a.reshape(-1, 3))) <= set(map(tuple, PAL))
-    with pytest.raises(ValueError, match="dither_clamp must be in 0..1"):
+    with pytest.raises(ValueError, match="dither_clamp must be in 0..1; got 2"):
         remap(img, PAL, dither="none", dither_clamp=2)
-    with pytest.raises(TypeError, match="dither_clamp must be None or a number"):
+    with pytest.raises(TypeError, match="dither_clamp must be a number in 0..1; got str"):
         remap(img, PAL, dither="floyd-steinberg", dither_clamp="0.1")
 
 
 def test_rgba_and_non_contiguous_input():
     img = _image(20, 30)
     rgba = np.dstack([img, np.full(img.shape[:2], 7, np.uint8)])
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for dither in ("floyd-steinberg", "bayer4", "pattern"):
-        want = dither_indices(img, PAL, cube, dither)
-        assert np.array_equal(dither_indices(rgba, PAL, cube, dither), want)
-        assert np.array_equal(dither_indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
+        want = indices(img, PAL, cube, dither)
+        assert np.array_equal(indices(rgba, PAL, cube, dither), want)
+        assert np.array_equal(indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
 
 
 def test_more_than_256_colours_gives_uint16_indices():
     rng = np.random.default_rng(5)
     pal = rng.integers(0, 256, (300, 3), dtype=np.uint8)
     img = _image(12, 17)
-    cube = get_cube(pal, "rgb")
+    cube = get_cube(pal, "rgb").array
     for dither in ("floyd-steinberg", "blue-noise", "pattern"):
-        idx = dither_indices(img, pal, cube, dither)
+        idx = indices(img, pal, cube, dither)
         assert idx.dtype == np.uint16 and idx.max() < 300
-    assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite", space="linear"),
+    assert np.array_equal(indices(img, pal, cube, "sierra-lite", space="linear"),
                           ref_diffuse(img, pal, "sierra-lite", 1.0, True, "linear"))
 
 
 def test_empty_image():
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for dither in ("floyd-steinberg", "bayer2"):
-        assert dither_indices(np.zeros((0, 5, 3), np.uint8), PAL, cube, dither).shape == (0, 5)
+        assert indices(np.zeros((0, 5, 3), np.uint8), PAL, cube, dither).shape == (0, 5)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"dither": "ordered"}, ValueError, "dither must be one of"),
-    ({"strength": 1.5}, ValueError, "dither_strength must be in 0..1"),
-    ({"strength": float("nan")}, ValueError, "dither_strength"),
-    ({"strength": "1"}, TypeError, "dither_strength must be a number"),
-    ({"space": "lab"}, ValueError, "dither_space must be one of srgb, linear"),
-    ({"rgb": np.zeros((4, 4, 3), np.float32)}, TypeError, "image must be uint8"),
-    ({"rgb": np.zeros((4, 4), np.uint8)}, ValueError, "image must have shape"),
-    ({"cube": np.zeros((16, 16, 16), np.uint8)}, ValueError, "cube must be a"),
-    ({"palette": PAL[:3]}, ValueError, "but the palette has 3 colours"),
+    ({"mode": "ordered"}, ValueError, "dither must be one of none, floyd-steinberg, .*; got 'ordered'"),
+    ({"strength": 1.5}, ValueError, "dither_strength must be in 0..1; got 1.5"),
+    ({"strength": float("nan")}, ValueError, "dither_strength must be in 0..1; got nan"),
+    ({"strength": "1"}, TypeError, "dither_strength must be a number in 0..1; got str"),
+    ({"serpentine": "yes"}, TypeError, "serpentine must be True or False; got 'yes'"),
+    ({"space": "lab"}, ValueError, "dither_space must be one of srgb, linear; got 'lab'"),
+    ({"clamp": -0.1}, ValueError, "dither_clamp must be in 0..1; got -0.1"),
+    ({"clamp": "0.1"}, TypeError, "dither_clamp must be a number in 0..1; got str"),
 ])
-def test_bad_arguments_are_named(kwargs, error, match):
-    args = {"rgb": _image(4, 4), "palette": PAL, "cube": get_cube(PAL, "rgb"),
-            "dither": "floyd-steinberg", "strength": 1.0, "serpentine": True, "space": None}
+def test_bad_parameters_are_named(kwargs, error, match):
+    args = {"mode": "floyd-steinberg", "strength": 1.0, "serpentine": True, "space": "linear"}
     args.update(kwargs)
     with pytest.raises(error, match=match):
-        dither_indices(**args)
+        DitherParams(**args)
+
+
+def test_a_cube_of_another_palette_is_refused():
+    cube = get_cube(PAL, "rgb").array
+    with pytest.raises(ValueError, match="but the palette has 3 colours"):
+        indices(_image(4, 4), PAL[:3], cube, "floyd-steinberg")
 
 
 def test_linear_tables_round_trip_every_level_and_never_go_back():

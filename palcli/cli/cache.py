@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .metrics import DEFAULT_METRIC, METRICS
+from ..metrics import DEFAULT_METRIC, METRICS
 
 
 def _mib(n: int) -> str:
@@ -19,7 +19,7 @@ def cache() -> None:
 @cache.command()
 def info() -> None:
     """Print the cache dir and each cached cube's palette, metric and size."""
-    from .cache import cache_info
+    from ..cache import cache_info
 
     ci = cache_info()
     click.echo(f"cache dir: {ci.dir}")
@@ -34,11 +34,13 @@ def info() -> None:
 
 @cache.command()
 def clear() -> None:
-    """Delete every cached cube."""
-    from .cache import cache_dir, cache_info, clear_cache
+    """Delete every cached cube (only palcli's own files)."""
+    from ..cache import cache_dir, cache_info, clear_cache
+    from ..cube import forget
 
     n = len(cache_info().cubes)
     freed = clear_cache()
+    forget()
     click.echo(f"removed {n} cube{'s' * (n != 1)} ({_mib(freed)}) from {cache_dir()}")
 
 
@@ -48,11 +50,10 @@ def clear() -> None:
               show_default=True, help="Distance the cube is built for.")
 def build(palette: str, metric: str) -> None:
     """Build (or verify) the cube for PALETTE and METRIC ahead of a conversion."""
-    from .cache import cache_dir, cube_key, get_cube
-    from .palette import load_palette
+    from ..cube import get_cube
+    from ..palette import load_palette
 
     pal = load_palette(palette)
-    get_cube(pal, metric)
-    path = cache_dir() / f"{cube_key(pal, metric)}.cube"
-    where = str(path) if path.is_file() else "memory only"
+    cube = get_cube(pal, metric)
+    where = str(cube.path) if cube.path is not None else "memory only"
     click.echo(f"{pal.name} ({len(pal)} colours, {metric}): {where}")

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
-from .metrics import METRICS
+from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
+from ..metrics import METRICS
 
 
 @click.command(name="preview")
@@ -30,14 +30,15 @@ from .metrics import METRICS
 @click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
               help="Cap the error a pixel receives in error diffusion, as a fraction of the "
                    "full range [default: no cap].")
+@click.option("--alpha-threshold", type=click.IntRange(0, 255), default=128, show_default=True,
+              help="Pixels with alpha below this are drawn transparent (a checkerboard).")
 def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_serpentine,
-            dither_space, dither_clamp) -> None:
+            dither_space, dither_clamp, alpha_threshold) -> None:
     """Render IMAGE under each metric (rows) and dither mode (columns) into one labelled sheet."""
-    from .images import open_image
-    from .palette import load_palette
-    from .preview import contact_sheet
-
-    from .errors import UsageError
+    from ..errors import UsageError
+    from ..images import open_image
+    from ..palette import load_palette
+    from ..preview import contact_sheet
 
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise UsageError(f"{output}: cannot write there (no such directory)")
@@ -45,7 +46,8 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
     img, _ = open_image(image)
     sheet = contact_sheet(img, pal, metrics or None, dithers or None, tile=tile,
                           dither_strength=dither_strength, serpentine=not no_serpentine,
-                          dither_space=dither_space, dither_clamp=dither_clamp)
+                          dither_space=dither_space, dither_clamp=dither_clamp,
+                          alpha_threshold=alpha_threshold)
     if output == "-":
         sheet.save(sys.stdout.buffer, format="PNG")
         sys.stdout.buffer.flush()
@@ -55,10 +57,10 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
 
 def _save_atomic(sheet, output: str) -> None:
     """Never a half-written sheet: a temp file beside output, then a rename."""
-    from .atomic import write_atomic
-    from .errors import UsageError
+    from ..atomic import write_atomic
+    from ..errors import UsageError
 
     try:
-        write_atomic(output, lambda f: sheet.save(f, format="PNG"))
+        write_atomic(output, lambda f: sheet.save(f, format="PNG"), follow=True)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write there ({exc.strerror or exc})") from None

@@ -1,0 +1,169 @@
+"""palcli convert: map images and directories of images onto a palette."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+
+from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
+from ..errors import PalcliWarning
+from ..metrics import DEFAULT_METRIC, METRICS
+from ..outputs import FORMAT_CHOICES
+from ._shell import console, progress
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """The convert command's options, as parsed."""
+
+    inputs: tuple[str, ...]
+    output: str
+    palette: str
+    metric: str = DEFAULT_METRIC
+    dither: str = "none"
+    dither_strength: float = 1.0
+    serpentine: bool = True
+    dither_space: str = DEFAULT_DITHER_SPACE
+    dither_clamp: float | None = None
+    jobs: int | None = None
+    fmt: str | None = None
+    rgb: bool = False
+    alpha_threshold: int = 128
+    max_pixels: int | None = None
+    skip_existing: bool = False
+    dry_run: bool = False
+    quiet: bool = False
+    report: str | None = None
+    fail_fast: bool = False
+
+
+@click.command(name="convert")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.argument("output", metavar="OUTPUT")
+@click.option("-p", "--palette", required=True,
+              help="Palette: a file, a built-in name (see 'palcli palette list') or inline "
+                   "hex colours '#000000,#ffffff'.")
+@click.option("-m", "--metric", type=click.Choice(list(METRICS)),
+              default=DEFAULT_METRIC, show_default=True,
+              help="Colour distance used to pick the nearest.")
+@click.option("-d", "--dither", type=click.Choice(list(DITHERS)),
+              default="none", show_default=True, help="Dithering method.")
+@click.option("--dither-strength", type=click.FloatRange(0.0, 1.0), default=1.0,
+              show_default=True, help="How much of the error to diffuse (0..1).")
+@click.option("--no-serpentine", "serpentine", is_flag=True, flag_value=False, default=True,
+              help="Scan every row left to right when diffusing (default: alternate).")
+@click.option("--dither-space",
+              type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
+              help="Where diffused dither error is accumulated.")
+@click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+              help="Cap the error a pixel receives in error diffusion, as a fraction of the "
+                   "full range (e.g. 0.1) [default: no cap].")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes [default: all cores].")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
+              help="Output format [default: png, or an output file's suffix]; 'same' keeps "
+                   "PNG, GIF, BMP, TIFF and WebP inputs' formats and writes PNG for others.")
+@click.option("--rgb", is_flag=True, help="Write RGB(A) images instead of indexed ones.")
+@click.option("--alpha-threshold", type=click.IntRange(0, 255), default=128, show_default=True,
+              help="Pixels with alpha below this become the transparent entry.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None,
+              help="Refuse images with more pixels [default: Pillow's decompression-bomb "
+                   "limit].")
+@click.option("--skip-existing", is_flag=True,
+              help="Leave outputs that are newer than their input alone.")
+@click.option("--dry-run", is_flag=True, help="Print the planned INPUT -> OUTPUT pairs; write "
+                                              "nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no warnings.")
+@click.option("--report", metavar="FILE|-", default=None,
+              help="Write one JSON line per input (input, output, status, error, pixels, "
+                   "seconds) to FILE, or to standard output with '-'.")
+@click.option("--fail-fast", is_flag=True, help="Stop starting new inputs after the first error.")
+def convert(**options) -> int:
+    """Map every pixel of each INPUT onto the palette and write OUTPUT.
+
+    INPUT is an image, a directory (searched recursively for images) or '-' for standard input.
+    OUTPUT is a file for one input, a directory for several or for a directory (the tree is
+    mirrored), or '-' for standard output. Default output: an indexed PNG carrying exactly the
+    palette.
+
+    Exit status: 0 all done or skipped, 1 some inputs failed, 2 usage or palette error,
+    130 interrupted, 143 terminated.
+    """
+    return run(ConvertOptions(**options))
+
+
+def run(o: ConvertOptions) -> int:
+    """Plan, then convert; print what the user asked for. Returns the exit code."""
+    from ..batch import convert_batch, make_settings
+    from ..dither import DitherParams
+    from ..errors import UsageError
+    from ..outputs import check_palette_fits
+    from ..palette import load_palette
+    from ..plan import STDIO, make_plan
+    from ..report import ERROR
+
+    console.quiet = o.quiet
+    if o.report == STDIO and o.output == STDIO:
+        raise UsageError("--report - and OUTPUT - cannot both use standard output")
+    pal = load_palette(o.palette)
+    dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space,
+                          o.dither_clamp)
+    plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing)
+    for fmt in sorted({t.format for t in plan.tasks} - {"same"}):
+        check_palette_fits(fmt, len(pal))
+    if o.dry_run:
+        return _dry_run(plan)
+    settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
+                             alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
+    with _report_stream(o.report) as stream, progress(len(plan), o.quiet) as bar:
+        def on_result(result) -> None:
+            if stream is not None:
+                stream.write(result.json_line())
+                stream.flush()
+            for message in result.warnings:
+                warnings.warn(message, PalcliWarning, stacklevel=1)  # said once per run
+            if result.status == ERROR:
+                console.error(f"{result.input}: {result.error}")
+            if bar is not None:
+                bar.update()
+
+        report = convert_batch(plan, settings, jobs=o.jobs, fail_fast=o.fail_fast,
+                               on_result=on_result)
+    if bar is not None:
+        console.line(f"palcli: {report.summary()}")
+    return report.exit_code()
+
+
+def _dry_run(plan) -> int:
+    """The planned pairs on stdout, conflicts as error lines; the exit code the real run's
+    planning would give."""
+    for task in plan.tasks:
+        click.echo(f"{task.input} -> {task.output}")
+    for task in plan.skipped:
+        click.echo(f"{task.input} -> {task.output} (skipped: output is up to date)")
+    for task, reason in plan.conflicts:
+        console.error(f"{task.input}: {reason}")
+    return 1 if plan.conflicts else 0
+
+
+@contextmanager
+def _report_stream(path: str | None):
+    """Where --report lines go: stdout for '-', else FILE (written as the run goes)."""
+    from ..errors import UsageError
+    from ..plan import STDIO
+
+    if path is None:
+        yield None
+    elif path == STDIO:
+        yield sys.stdout
+    else:
+        try:
+            stream = open(path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None
+        with stream:
+            yield stream
