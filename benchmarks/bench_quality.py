@@ -148,10 +148,14 @@ class Peers:
 
 # -- the runs ----------------------------------------------------------------------------------
 
+CLAMP = 0.1  # the --dither-clamp row
+
+
 def modes() -> list[tuple[str, str]]:
-    """(label, kind): every palcli mode at its defaults, sRGB Floyd-Steinberg, then the peers."""
+    """(label, kind): every palcli mode at its defaults, sRGB and clamped Floyd-Steinberg, then
+    the peers."""
     rows = [(d, "palcli") for d in DITHERS]
-    rows.insert(2, ("floyd-steinberg srgb", "palcli"))
+    rows[2:2] = [("floyd-steinberg srgb", "palcli"), (f"floyd-steinberg clamp {CLAMP}", "palcli")]
     return rows + [(p, "peer") for p in PEERS]
 
 
@@ -159,8 +163,10 @@ def render(label: str, kind: str, img8: np.ndarray, pal, peers: Peers) -> np.nda
     """The output's palette indices."""
     if kind == "peer":
         return peers.indices(peers.run(label, img8))
-    dither, _, space = label.partition(" ")
-    return quantize(img8, pal, dither=dither, dither_space=space or None)
+    dither, _, option = label.partition(" ")
+    if option.startswith("clamp"):
+        return quantize(img8, pal, dither=dither, dither_clamp=float(option.split()[1]))
+    return quantize(img8, pal, dither=dither, dither_space=option or None)
 
 
 def animation(photo: np.ndarray, frames: int = FRAMES):
@@ -242,21 +248,21 @@ def report_targets(lowpass, changed, photo_names, palette_names) -> bool:
     print("\ntargets")
     ok = True
 
-    def line(what: str, worst: float, where, limit: float, fmt="{:.2f}x") -> None:
+    def line(what: str, values: dict, limit: float, fmt="{:.2f}x") -> None:
         nonlocal ok
-        met = worst <= limit
-        ok &= met
-        print(f"  {'met   ' if met else 'MISSED'} {what}: worst " + fmt.format(worst)
-              + f" ({where[1]}, {where[0]}), limit " + fmt.format(limit))
+        where = max(values, key=values.get)
+        over = sum(v > limit for v in values.values())
+        ok &= over == 0
+        print(f"  {'met   ' if over == 0 else 'MISSED'} {what}: worst " + fmt.format(values[where])
+              + f" ({where[1]}, {where[0]}), limit " + fmt.format(limit)
+              + f"; {over} of {len(values)} cases over")
 
     for mode, limit in ORDERED_TARGET.items():
-        worst = max(cases, key=lambda c: lowpass[c + (mode,)] / lowpass[c + (REFERENCE,)])
         line(f"{mode} low-pass error / linear floyd-steinberg's",
-             lowpass[worst + (mode,)] / lowpass[worst + (REFERENCE,)], worst, limit)
+             {c: lowpass[c + (mode,)] / lowpass[c + (REFERENCE,)] for c in cases}, limit)
     for mode in DIFFUSION:
-        worst = max(cases, key=lambda c: lowpass[c + (mode,)] - lowpass[c + (PEERS[0],)])
         line(f"{mode} (linear) low-pass error - Pillow floyd-steinberg's",
-             lowpass[worst + (mode,)] - lowpass[worst + (PEERS[0],)], worst, 0.0, "{:+.2f}")
+             {c: lowpass[c + (mode,)] - lowpass[c + (PEERS[0],)] for c in cases}, 0.0, "{:+.2f}")
     for mode in ORDERED_TARGET:
         total = sum(changed[p, mode] for p in palette_names)
         print(f"  {'met   ' if total == 0 else 'MISSED'} {mode}: {total} pixels outside the "
