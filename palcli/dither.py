@@ -188,6 +188,8 @@ def dither_indices(rgb: np.ndarray, colors: np.ndarray, cube: np.ndarray,
         return cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
     top, leaves = _blocks(cube, len(colors))
     out = np.empty(rgb.shape[:2], leaves.dtype)
+    # A read-only view whatever the caller's flags: one compiled specialisation per kernel.
+    rgb = eng.readonly(rgb, rgb.shape)
     DITHERS[params.mode].run(rgb, colors, cube, top, leaves, params, out)
     return out
 
