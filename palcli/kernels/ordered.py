@@ -50,6 +50,7 @@ def region_span(rgb, top, leaves, to_work, pal_work, regions, weights, threshold
     n, m = thresholds.shape
     src = rgb.reshape(-1)
     dst = out.reshape(-1)
+    wf = weights.reshape(-1)
     full = strength >= 1.0
     keep = np.float32(1.0 - strength)
     share = np.float32(strength)
@@ -68,9 +69,9 @@ def region_span(rgb, top, leaves, to_work, pal_work, regions, weights, threshold
             er = np.float32(to_work[r8] - pal_work[U(c1 * 3)])
             eg = np.float32(to_work[g8] - pal_work[U(c1 * 3 + 1)])
             eb = np.float32(to_work[b8] - pal_work[U(c1 * 3 + 2)])
-            w = weights[reg]
-            w2 = max(w[0] * er + w[1] * eg + w[2] * eb, np.float32(0))
-            w3 = max(w[3] * er + w[4] * eg + w[5] * eb, np.float32(0))
+            k = reg * 6
+            w2 = max(wf[k] * er + wf[k + 1] * eg + wf[k + 2] * eb, np.float32(0))
+            w3 = max(wf[k + 3] * er + wf[k + 4] * eg + wf[k + 5] * eb, np.float32(0))
             total = max(w2 + w3, np.float32(1))
             w2 /= total
             w3 /= total
