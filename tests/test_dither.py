@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from palcli import load_palette, remap
+from palcli import load_palette, quantize, remap
 from palcli.cube import get_cube
 from palcli.dither import (BAND_ROWS, DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES,
                            DITHER_SPACES, DITHERS, ORDERED, PATTERN_CANDIDATES, REGION_SHIFT,
@@ -576,6 +576,35 @@ def test_clamp_through_remap_and_its_errors():
         remap(img, PAL, dither="none", dither_clamp=2)
     with pytest.raises(TypeError, match="dither_clamp must be a number in 0..1; got str"):
         remap(img, PAL, dither="floyd-steinberg", dither_clamp="0.1")
+
+
+def test_convert_command_takes_the_clamp_and_pattern(tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    img = _image(40, 56, seed=5)
+    src = tmp_path / "in.png"
+    Image.fromarray(img).save(src)
+    code = "import sys; from palcli.cli import main; sys.argv[0] = 'palcli'; main()"
+    runs = {"clamped": ["-d", "floyd-steinberg", "--dither-clamp", "0.1"],
+            "pattern": ["-d", "pattern"]}
+    for name, options in runs.items():
+        r = subprocess.run([sys.executable, "-c", code, "convert", str(src),
+                            str(tmp_path / f"{name}.png"), "-p", "gameboy", "-q", *options],
+                           capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    with Image.open(tmp_path / "clamped.png") as im:
+        assert np.array_equal(np.asarray(im), quantize(img, "gameboy", dither="floyd-steinberg",
+                                                       dither_clamp=0.1))
+    with Image.open(tmp_path / "pattern.png") as im:
+        assert np.array_equal(np.asarray(im), quantize(img, "gameboy", dither="pattern"))
+    r = subprocess.run([sys.executable, "-c", code, "convert", str(src), str(tmp_path / "x.png"),
+                        "-p", "gameboy", "--dither-clamp", "1.5"], capture_output=True,
+                       timeout=300)
+    assert r.returncode == 2 and b"--dither-clamp" in r.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_rgba_and_non_contiguous_input():
