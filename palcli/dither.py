@@ -220,7 +220,7 @@ def _ordered(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
     space = params.space
     to_work, _ = _space_tables(space)
     packed, weights = _derived(cube, ("regions", space),
-                               lambda: ordered_regions(colors, cube, space))
+                               lambda: ordered_regions(colors, cube, top, leaves, space))
     thresholds = (threshold_matrix(params.mode) + 0.5).astype(np.float32)
     args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
             thresholds, params.strength)
@@ -247,7 +247,8 @@ def _rows(kernel, args, out, spans_of: int = 1) -> None:
     eng.spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
 
 
-def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
+def ordered_regions(colors: np.ndarray, cube: np.ndarray, top: np.ndarray, leaves: np.ndarray,
+                    space: str):
     """Per colour region (2**REGION_SHIFT levels a side, r, g, b major): the three candidates
     bayer* and blue-noise mix, and how much of each a colour takes. This is their reach: a
     pixel moves only between the colours around it, as far as they lie apart.
@@ -258,7 +259,8 @@ def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
     Returns (packed (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when every colour of the
     region has its nearest among the three, so the kernel may skip the cube read;
     weights (R, 6) float32: the least-squares map from a colour's offset to c1, in working
-    values, to the shares of c2 and c3: the pseudo-inverse of [c2 - c1, c3 - c1]).
+    values, to the shares of c2 and c3, see share_map).
+    top, leaves: the cube's two-level copy (palcli.kernels.dither.block_tables).
     """
     from .kernels.dither import LUT_SHIFT
 
@@ -281,13 +283,51 @@ def ordered_regions(colors: np.ndarray, cube: np.ndarray, space: str):
         best = np.argmax(counts, axis=1)  # the first of the most frequent left
         tri[:, j] = np.where(counts[rows, best] > 0, cands[rows, best], tri[:, 0])
         counts[cands == tri[:, j:j + 1]] = 0
-    d = (pal[tri[:, 1:]] - pal[tri[:, :1]]).astype(np.float64).transpose(0, 2, 1)  # (R, 3, 2)
-    weights = np.linalg.pinv(d).reshape(-1, 6).astype(np.float32)
-    v = cube.reshape(side, size, side, size, side, size).transpose(0, 2, 4, 1, 3, 5)
-    v = v.reshape(len(p), -1)
-    pure = ((v == tri[:, :1]) | (v == tri[:, 1:2]) | (v == tri[:, 2:])).all(axis=1)
+    weights = share_map(pal[tri[:, 1]] - pal[tri[:, 0]], pal[tri[:, 2]] - pal[tri[:, 0]])
+    pure = _regions_within(tri, top, leaves)
     packed = tri[:, 0] | tri[:, 1] << 16 | tri[:, 2] << 32 | pure.astype(np.int64) << 48
     return packed, weights
+
+
+def share_map(d2: np.ndarray, d3: np.ndarray) -> np.ndarray:
+    """(R, 6) float32: rows of the 2x3 map e -> (share of c2, share of c3) that best makes
+    e = s2 d2 + s3 d3 (least squares; d2, d3 (R, 3) the offsets of c2 and c3 from c1).
+    When d2 and d3 are (nearly) parallel or zero, the mix has one direction: c3's share is 0
+    (or c2's, when d2 is zero)."""
+    d2 = d2.astype(np.float64)
+    d3 = d3.astype(np.float64)
+    a = (d2 * d2).sum(1)
+    b = (d2 * d3).sum(1)
+    c = (d3 * d3).sum(1)
+    det = a * c - b * b
+    full = det > 1e-9 * a * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(full, 1.0 / det, 0.0)[:, None]
+        row2 = np.where(full[:, None], (c[:, None] * d2 - b[:, None] * d3) * inv,
+                        np.where((a > 0)[:, None], d2 / a[:, None], 0.0))
+        row3 = np.where(full[:, None], (a[:, None] * d3 - b[:, None] * d2) * inv,
+                        np.where(((a == 0) & (c > 0))[:, None], d3 / c[:, None], 0.0))
+    return np.concatenate([row2, row3], 1).astype(np.float32)
+
+
+def _regions_within(tri: np.ndarray, top: np.ndarray, leaves: np.ndarray) -> np.ndarray:
+    """(R,) bool: every cube entry of the region is one of its three candidates. Read through
+    the two-level copy: a region is 2x2x2 blocks of 4x4x4, most of them of one colour."""
+    side = 256 >> REGION_SHIFT
+    per = 1 << (REGION_SHIFT - 2)  # blocks a side
+    blocks = top.reshape(side, per, side, per, side, per).transpose(0, 2, 4, 1, 3, 5)
+    blocks = blocks.reshape(len(tri), -1).astype(np.int64)  # (R, 8) block numbers
+    cells = leaves.reshape(-1, 64)
+    uniform = (cells == cells[:, :1]).all(1)
+    region = np.repeat(np.arange(len(tri)), blocks.shape[1])
+    flat = blocks.reshape(-1)
+    first = cells[flat, 0].astype(np.int64)
+    ok = (first == tri[region, 0]) | (first == tri[region, 1]) | (first == tri[region, 2])
+    mixed = np.flatnonzero(~uniform[flat])
+    v = cells[flat[mixed]]
+    t = tri[region[mixed]]
+    ok[mixed] = ((v == t[:, :1]) | (v == t[:, 1:2]) | (v == t[:, 2:])).all(1)
+    return ok.reshape(blocks.shape).all(1)
 
 
 def luminance_ranks(colors: np.ndarray) -> np.ndarray:

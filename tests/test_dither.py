@@ -122,10 +122,27 @@ def _candidates(p, pal_work, pal, space, steps, mult=1.0):
     return out
 
 
+def _shares(d2, d3):
+    """The least-squares map e -> (share of c2, share of c3) with e ~ s2 d2 + s3 d3, from the
+    normal equations; one direction only when d2 and d3 are (nearly) parallel or zero."""
+    a, b, c = d2 @ d2, d2 @ d3, d3 @ d3
+    det = a * c - b * b
+    if det > 1e-9 * a * c:
+        inv = 1.0 / det
+        rows = ((c * d2 - b * d3) * inv, (a * d3 - b * d2) * inv)
+    elif a > 0:
+        rows = (d2 / a, np.zeros(3))
+    elif c > 0:
+        rows = (np.zeros(3), d3 / c)
+    else:
+        rows = (np.zeros(3), np.zeros(3))
+    return np.array(rows).astype(np.float32)
+
+
 def ref_ordered(img, pal, dither, strength, space):
     """bayer*/blue-noise: the pixel's 8-level colour region; from its centre, the three most
     frequent of REGION_STEPS candidates; least-squares shares of c2 and c3 (float32, as the
-    kernel keeps them), clipped and scaled into 0..1; the threshold (rank + 0.5) / N chooses.
+    kernel keeps them; see _shares), clipped and scaled into 0..1; the threshold (rank + 0.5) / N chooses.
     A pixel whose nearest colour is none of the three keeps it; strength keeps 1 - strength of
     the mix on the nearest."""
     ranks = blue_noise() if dither == "blue-noise" else _bayer_closed_form(int(dither[5:]))
@@ -148,8 +165,8 @@ def ref_ordered(img, pal, dither, strength, space):
                 counts = {q: seq.count(q) for q in seq}
                 tri = sorted(counts, key=lambda q: (-counts[q], seq.index(q)))[:3]
                 tri += [tri[0]] * (3 - len(tri))
-                d = (pal_work[tri[1:]] - pal_work[tri[0]]).T.astype(np.float64)
-                regions[region] = tri, np.linalg.pinv(d).astype(np.float32)
+                d2, d3 = (pal_work[tri[1:]] - pal_work[tri[0]]).astype(np.float64)
+                regions[region] = tri, _shares(d2, d3)
             (c1, c2, c3), wm = regions[region]
             e = (to_work[c] - pal_work[c1]).astype(f32)
             w2 = max(f32(f32(wm[0, 0] * e[0]) + f32(wm[0, 1] * e[1])) + f32(wm[0, 2] * e[2]), f32(0))
@@ -334,6 +351,25 @@ def test_ordered_matches_the_reference(dither, space):
     for strength in (1.0, 0.3):
         got = indices(img, PAL, cube, dither, strength, space=space)
         assert np.array_equal(got, ref_ordered(img, PAL, dither, strength, space)), strength
+
+
+@pytest.mark.parametrize("palette", ["pico-8", "xterm-256"])
+def test_regions_flagged_whole_are_whole(palette):
+    # The kernel skips the cube read in a region flagged as holding only its three candidates:
+    # the flag must agree with the full cube, region by region.
+    from palcli.dither import _blocks, ordered_regions
+
+    colors = load_palette(palette).colors
+    cube = get_cube(colors, "rgb").array
+    top, leaves = _blocks(cube, len(colors))
+    packed, _ = ordered_regions(colors, cube, top, leaves, "linear")
+    side, size = 256 >> REGION_SHIFT, 1 << REGION_SHIFT
+    cells = cube.reshape(side, size, side, size, side, size).transpose(0, 2, 4, 1, 3, 5)
+    cells = cells.reshape(side ** 3, -1)
+    tri = np.stack([(packed >> s) & 0xFFFF for s in (0, 16, 32)], 1)
+    whole = (cells[:, :, None] == tri[:, None, :]).any(2).all(1)
+    assert np.array_equal((packed >> 48).astype(bool), whole)
+    assert 0 < whole.mean() < 1
 
 
 @pytest.mark.parametrize("space", DITHER_SPACES)
