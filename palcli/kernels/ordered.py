@@ -126,6 +126,7 @@ def pattern_span(rgb, top, leaves, to_work, pal_work, out_lut, keys, picks, mult
     slots = np.empty(wd + GROUP, np.int64)
     p = np.zeros((3, GROUP), np.int64)
     cands = np.empty((GROUP, CANDIDATES), np.int64)
+    order = np.empty(CANDIDATES, np.int64)
     for y in range(lo, hi):
         prow = picks[y & (n - 1)]
         waiting = 0
@@ -150,7 +151,7 @@ def pattern_span(rgb, top, leaves, to_work, pal_work, out_lut, keys, picks, mult
                 x = queue[start + g]
                 slot = U(slots[start + g])
                 s = (y * wd + x) * nc
-                _sort(cands[g], keys, plans[slot])
+                _sort(cands[g], keys, plans[slot], order)
                 seen[slot] = np.int64(src[U(s)]) << 16 | np.int64(src[U(s + 1)]) << 8 | \
                     src[U(s + 2)]
                 dst[U(y * wd + x)] = plans[slot, U(prow[U(x & (m - 1))])]
@@ -177,12 +178,14 @@ def _plans(top, leaves, out_lut, vmax, pal_work, mult, p, cands):
 
 
 @njit(cache=True, inline="always")
-def _sort(cands, keys, plan):
+def _sort(cands, keys, plan, order):
     """cands sorted by key (ties by position) into plan: each goes where the count of those
-    before it says, counted without branches (they would be mispredicted half the time)."""
+    below it says. Counted without branches (they would be mispredicted half the time), on
+    keys read once into order, so the inner count is one vector compare."""
     for i in range(CANDIDATES):
-        ki = keys[U(cands[i])] * CANDIDATES + i
+        order[i] = keys[U(cands[i])] * CANDIDATES + i
+    for i in range(CANDIDATES):
         below = 0
         for j in range(CANDIDATES):
-            below += keys[U(cands[j])] * CANDIDATES + j < ki
+            below += order[j] < order[i]
         plan[below] = cands[i]
