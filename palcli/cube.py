@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import warnings
 import weakref
@@ -42,6 +43,7 @@ class Cube:
     array: np.ndarray  # (256, 256, 256) uint8|uint16, read-only
     key: str
     path: Path | None  # the verified cache file it is mapped from; None when in memory
+    built: bool = False  # built by this process (rather than found in the cache)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,9 @@ def _obtain(key: str, colors: np.ndarray, metric: str, name: str) -> Cube:
             path = cache.cube_path(key, d)
             array = cache.read_cube(path, key, len(colors))
             if array is None:
+                if os.path.lexists(path):
+                    warnings.warn(f"the cube cache file {path} was damaged (truncated, corrupt "
+                                  f"or not a cube); rebuilt", PalcliWarning, stacklevel=4)
                 cube = _build_and_store(key, colors, metric, name, path)
             else:
                 cube = Cube(array, key, path)
@@ -193,8 +198,13 @@ def _build_and_store(key: str, colors: np.ndarray, metric: str, name: str, path:
     except OSError as exc:
         _warn_unwritable(path.parent, exc)
         path = None
+    # Use the file just written, as every other process will: one copy in the page cache, and
+    # the mapping marks it in use, so that no other process's eviction removes it meanwhile.
+    mapped = None if path is None else cache.read_cube(path, key, len(colors))
+    if mapped is not None:
+        return Cube(mapped, key, path, built=True)
     array.setflags(write=False)
-    return Cube(array, key, path)
+    return Cube(array, key, path, built=True)
 
 
 def _attach(name: str, k: int) -> np.ndarray | None:
