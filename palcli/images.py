@@ -17,7 +17,9 @@ transparent entry), and the bytes depend on nothing but the pixels and the palet
 from __future__ import annotations
 
 import io
+import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,9 +117,11 @@ def _pillow_limit(limit: int | None):
 
 @contextmanager
 def _translated(name: str, limit: int | None):
-    """Every failure of Pillow's as one ImageError naming the file."""
+    """Every failure of Pillow's as one ImageError naming the file; what its C decoders print
+    on stderr (libtiff does) as one warning instead."""
     try:
-        yield
+        with _c_stderr(name):
+            yield
     except ImageError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
@@ -130,6 +134,39 @@ def _translated(name: str, limit: int | None):
         raise ImageError(name, "out of memory while decoding") from None
     except Exception as exc:  # Pillow raises many types for corrupt data; one message for all
         raise ImageError(name, f"cannot read image: {exc or type(exc).__name__}") from None
+
+
+_scratch: list = []  # this process's file for what C code prints on stderr
+
+
+@contextmanager
+def _c_stderr(name: str):
+    """Send file descriptor 2 to a scratch file while the block runs (C libraries write there
+    directly, past Python), then say its first line as one warning."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    if not _scratch:
+        import tempfile
+
+        _scratch.append(tempfile.TemporaryFile())
+    scratch = _scratch[0]
+    scratch.seek(0)
+    scratch.truncate()
+    sys.stderr.flush()
+    os.dup2(scratch.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        scratch.seek(0)
+        said = scratch.read(4096).decode("utf-8", "replace").strip()
+        if said:
+            first = said.splitlines()[0].strip()
+            warnings.warn(f"{name}: the decoder said: {first}", PalcliWarning, stacklevel=3)
 
 
 def _over_limit(message: str, limit) -> str:
