@@ -27,6 +27,7 @@ class ConvertOptions:
     dither_strength: float = 1.0
     serpentine: bool = True
     dither_space: str = DEFAULT_DITHER_SPACE
+    dither_clamp: float | None = None
     jobs: int = 0  # 0: every core
     fmt: str | None = None
     keep_suffix: bool = False
@@ -57,6 +58,9 @@ class ConvertOptions:
 @click.option("--dither-space",
               type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
               help="Where diffused dither error is accumulated.")
+@click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+              help="Cap the error a pixel receives in error diffusion, as a fraction of the "
+                   "full range (e.g. 0.1) [default: no cap].")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes; 0 means all cores [default: 0].")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
@@ -111,7 +115,8 @@ def run(o: ConvertOptions) -> int:
     console.quiet = o.quiet
     _check_streams(o)
     pal = load_palette(o.palette)
-    dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
+    dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space,
+                          o.dither_clamp)
     settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
                              alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
     plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing,
