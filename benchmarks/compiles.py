@@ -44,16 +44,19 @@ def _attach_listener(event) -> None:
             frames = getattr(_stack, "frames", None)
             if frames is None:
                 frames = _stack.frames = []
-            frames.append([time.perf_counter(), 0.0])
+            frames.append([time.perf_counter(), time.thread_time(), 0.0, 0.0])
 
         def on_end(self, ev):
-            start, nested = _stack.frames.pop()
+            start, cpu_start, nested, nested_cpu = _stack.frames.pop()
             total = time.perf_counter() - start
+            cpu = time.thread_time() - cpu_start
             if _stack.frames:
-                _stack.frames[-1][1] += total
+                _stack.frames[-1][2] += total
+                _stack.frames[-1][3] += cpu
             _log({"kind": "compile", "name": _name(ev.data["dispatcher"]),
                   "sig": ", ".join(str(a) for a in ev.data["args"]),
-                  "seconds": total, "self": total - nested, "depth": len(_stack.frames)})
+                  "seconds": total, "self": total - nested, "cpu": cpu - nested_cpu,
+                  "depth": len(_stack.frames)})
 
     event.register("numba:compile", Compiles())
 
@@ -108,11 +111,11 @@ def install(log_dir: str) -> None:
 
 
 def summarize(log_dir) -> dict:
-    """{"processes", "numba_processes", "kernels": {name: [specialisations, self s, total s]},
-    "compile_s", "loads", "load_s"} from the logs of one run."""
-    kernels: dict = defaultdict(lambda: [0, 0.0, 0.0])
-    out = {"processes": 0, "numba_processes": 0, "compile_s": 0.0, "loads": 0, "load_s": 0.0,
-           "sigs": defaultdict(list)}
+    """{"processes", "numba_processes", "kernels": {name: [specialisations, self s, top-level s,
+    self cpu s]}, "compile_s", "compile_cpu_s", "loads", "load_s", "sigs"} from one run's logs."""
+    kernels: dict = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    out = {"processes": 0, "numba_processes": 0, "compile_s": 0.0, "compile_cpu_s": 0.0,
+           "loads": 0, "load_s": 0.0, "sigs": defaultdict(list)}
     for path in sorted(Path(log_dir).glob("*.jsonl")):
         records = [json.loads(line) for line in path.read_text().splitlines()]
         out["processes"] += 1
@@ -123,7 +126,9 @@ def summarize(log_dir) -> dict:
                 k[0] += 1
                 k[1] += r["self"]
                 k[2] += r["seconds"] if r["depth"] == 0 else 0.0
+                k[3] += r["cpu"]
                 out["compile_s"] += r["self"]
+                out["compile_cpu_s"] += r["cpu"]
                 out["sigs"][r["name"]].append(r["sig"])
             elif r["kind"] == "load":
                 out["loads"] += 1
@@ -135,13 +140,15 @@ def summarize(log_dir) -> dict:
 def format_summary(s: dict, verbose: bool = False) -> list[str]:
     lines = [f"{s['processes']} process(es), {s['numba_processes']} used numba; compiled "
              f"{sum(k[0] for k in s['kernels'].values())} specialisations of "
-             f"{len(s['kernels'])} functions in {s['compile_s']:.2f} s; "
+             f"{len(s['kernels'])} functions in {s['compile_s']:.2f} s "
+             f"({s['compile_cpu_s']:.2f} s of CPU); "
              f"{s['loads']} loaded from numba's cache in {s['load_s']:.2f} s"]
     rows = sorted(s["kernels"].items(), key=lambda kv: -kv[1][1])
-    for name, (count, self_s, top_s) in rows:
+    lines.append("  specialisations x seconds (CPU seconds), nested compiles excluded")
+    for name, (count, self_s, top_s, cpu_s) in rows:
         short = name.removeprefix("palcli.")
-        top = f"  (top level {top_s:6.2f} s)" if top_s else ""
-        lines.append(f"  {count:3d} x {self_s:6.2f} s  {short}{top}")
+        top = f"  (with callees {top_s:.2f} s)" if top_s else ""
+        lines.append(f"  {count:3d} x {self_s:6.2f} s ({cpu_s:5.2f})  {short}{top}")
         if verbose:
             lines += [f"             ({sig})" for sig in s["sigs"][name]]
     return lines

@@ -37,22 +37,94 @@ def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
     """
     colors = _check_colors(colors)
     metric = check_metric(metric)
-    from .kernels import cube_de00, cube_int, cube_lab  # numba only when a cube is really built
-
     # Equal colours have bit-equal distances, so only the first of each can win: build on the
-    # distinct colours in order of first appearance (the kernels' lowest-index rule then is the
-    # palette's); the kernels write each one's palette index.
+    # distinct colours in order of first appearance (the builders' lowest-index rule then is the
+    # palette's); the builders write each one's palette index.
     _, first = np.unique(colors, axis=0, return_index=True)
     first = np.sort(first)
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
     out = np.empty((256, 256, 256), dtype=cube_dtype(colors.shape[0]))
-    if metric in ("rgb", "redmean"):
-        cube_int.build_int(distinct, first, metric == "redmean", out)
-    elif metric in ("cie76", "oklab"):
-        cube_lab.build_euclid(distinct, first, *space_tables(metric), out)
+    if metric == "ciede2000" or _numba_is_cheaper(metric, distinct, first, out):
+        _build_numba(distinct, first, metric, out)
     else:
-        cube_de00.build_de00(distinct, first, *space_tables(metric), *_hue_weight_range(), out)
+        from . import cube_numpy
+
+        if metric in ("rgb", "redmean"):
+            cube_numpy.build_int(distinct, first, metric == "redmean", out)
+        else:
+            cube_numpy.build_euclid(distinct, first, *space_tables(metric), out)
     return out
+
+
+# The builder is chosen by cost, measured here (2 busy cores). The numpy builders take about
+# a + b*K seconds for K distinct colours (pico-8: 0.15 s rgb, 0.45 s oklab; 256 colours: 0.4 s
+# and 1.3 s). numba takes 0.03-0.3 s to build, but first 0.35 s to import, about 0.55 s to start
+# its compiler runtime and load a cached kernel, and, on a machine where the kernel is not in
+# numba's cache yet, several seconds to compile it. ciede2000 has no numpy builder: its exact
+# distance is too dear without the numba kernel's pruning.
+_NUMPY_COST = {"rgb": (0.12, 6e-4), "redmean": (0.15, 7e-4), "cie76": (0.4, 1.6e-3),
+               "oklab": (0.35, 1.6e-3)}
+_NUMBA_START_S = 0.9
+_NUMBA_COMPILE_S = {"rgb": 3.0, "redmean": 3.0, "cie76": 5.0, "oklab": 5.0}
+
+
+def _numba_is_cheaper(metric, distinct, ids, out) -> bool:
+    a, b = _NUMPY_COST[metric]
+    numpy_s = a + b * len(distinct)
+    from .quantize import _numba_started
+
+    started = _numba_started()
+    if not started and numpy_s < _NUMBA_START_S:
+        return False    # not even worth importing numba to look into its cache
+    if _kernel_ready(*_numba_kernel(metric, distinct, ids, out, stand_in=True)):
+        return started or numpy_s > _NUMBA_START_S
+    return numpy_s > _NUMBA_COMPILE_S[metric] + (0.0 if started else _NUMBA_START_S)
+
+
+def _kernel_ready(kernel, args) -> bool:
+    """True when kernel(*args, first, last) needs no compiling: it is compiled in this process
+    or in numba's cache on disk for these argument types."""
+    try:
+        from numba import typeof
+
+        sig = tuple(typeof(a) for a in (*args, 0, 0))
+        if sig in kernel.overloads:
+            return True
+        index = kernel._cache._cache_file._load_index()   # numba's own reader of its index
+        return any(key[0] == sig for key in index)
+    except Exception:  # noqa: BLE001 - numba internals moved: assume a compile
+        return False
+
+
+def _numba_kernel(metric, distinct, ids, out, stand_in=False):
+    """(kernel, args): the numba builder for metric and its arguments but the task range.
+    With stand_in, the colours' coordinates are empty arrays of the right types (for
+    _kernel_ready), not computed."""
+    from .kernels import cube_int
+
+    if metric in ("rgb", "redmean"):
+        return cube_int.build_int, (distinct, ids, metric == "redmean", out)
+    from .kernels import cube_lab
+
+    t, a, p, o, mode, eps, kappa, lin = tables = space_tables(metric)
+    k = len(distinct)
+    coords = np.empty((3, k)) if stand_in else cube_lab.palette_space(distinct, t, p, o, mode,
+                                                                      eps, kappa)
+    if metric != "ciede2000":
+        return cube_lab.build_euclid, (coords, ids, *tables, out)
+    from .kernels import cube_de00
+
+    chroma = np.sqrt(coords[1] * coords[1] + coords[2] * coords[2])
+    hue = np.degrees(np.arctan2(coords[2], coords[1]))
+    return cube_de00.build_de00, (coords, chroma, hue, ids, *tables, *_hue_weight_range(), out)
+
+
+def _build_numba(distinct, ids, metric, out) -> None:
+    from .kernels.cube_int import TASK_CELLS, TASKS
+    from .quantize import _spans
+
+    kernel, args = _numba_kernel(metric, distinct, ids, out)
+    _spans(kernel, args, TASKS, unit=TASK_CELLS)   # the kernels release the GIL
 
 
 def space_tables(metric: str):
