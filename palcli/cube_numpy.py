@@ -37,6 +37,11 @@ def build_euclid(col, ids, T, A, P, o, mode, eps, kappa, lin, out):
     _search(_FloatSpace(np.asarray(col), T, A, P, o, mode, eps, kappa, lin), np.asarray(ids), out)
 
 
+def coordinates(col, T, A, P, o, mode, eps, kappa, lin):
+    """(3, K) coordinates of the colours col (K, 3) in the space of cube.space_tables."""
+    return _FloatSpace(np.asarray(col), T, A, P, o, mode, eps, kappa, lin).pc
+
+
 def _search(space, ids, out):
     grid = np.arange(0, 256, TOP, dtype=np.int32)
     g, b = (a.ravel() for a in np.meshgrid(grid, grid, indexing="ij"))

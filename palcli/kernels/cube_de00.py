@@ -443,7 +443,7 @@ def _chroma(x, n, xc):
 def build_de00(lab, labc, labh, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out, first,
                last):
     """Fill the coarse blocks first..last-1 of out with ids[k] for the CIEDE2000-nearest colour
-    k. lab (3, K) are the colours' CIELAB coordinates (cube_lab.palette_space), labc their
+    k. lab (3, K) are the colours' CIELAB coordinates, labc their
     chromas hypot(a, b), labh their hues in degrees; (T .. lin) describe CIELAB as for
     build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues."""
     k_all = lab.shape[1]

@@ -1,7 +1,7 @@
 """numba kernels that fill the cube for the Euclidean float metrics cie76 (CIELAB) and oklab.
 
-Blocks and pruning as in cube_int.py. The coordinates (palette_space, _space_block) and the
-block boxes (_corner_box, _cell_box) here serve cube_de00.py too.
+Blocks and pruning as in cube_int.py. The cells' coordinates (_space_block) and the block boxes
+(_corner_box, _cell_box) here serve cube_de00.py too.
 """
 
 import numpy as np
@@ -14,8 +14,9 @@ from .cube_int import _FN, _NC, _NF, COARSE, FINE, _fill, _keep
 # A colour's coordinates are x = P @ f(t) + o with t_i = T[i,0,r] + T[i,1,g] + T[i,2,b], where
 # T[i,c,v] = A[i,c] * (linear light of code value v): A is the IEC XYZ matrix over the white
 # (CIELAB) or Ottosson's M1 (OKLab), f is CIELAB's companding function or the cube root, P and
-# o the final linear map. Cells and palette colours go through the one function _space, so a
-# cell equal to a palette colour gets bit-identical coordinates.
+# o the final linear map. The palette's coordinates come from numpy (cube_numpy.coordinates);
+# the cube root here is good to 1e-14, so a cell equal to a palette colour is at distance
+# ~1e-15 from it, not 0: far inside the 1e-6 of exactness, and the colours are distinct.
 
 MARGIN = 1e-9        # relative slack for float rounding in box bounds
 _CBRT_MAGIC = 0x2A9F7893782DA1CE   # exponent bits / 3 plus this: a cube root good to ~5%
@@ -58,17 +59,8 @@ def _finish(P, o, mode, eps, kappa, n, t, f, x):
 
 
 @njit(cache=True)
-def _space(T, P, o, mode, eps, kappa, rgb, n, t, f, x):
-    """Coordinates x[:, :n] (3, n) of the colours rgb[:n] (n, 3) int64; t, f are (3, n) scratch."""
-    for j in range(3):
-        for i in range(n):
-            t[j, i] = T[j, 0, rgb[i, 0]] + T[j, 1, rgb[i, 1]] + T[j, 2, rgb[i, 2]]
-    _finish(P, o, mode, eps, kappa, n, t, f, x)
-
-
-@njit(cache=True)
 def _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, t, f, x):
-    """_space for the FINE^3 cells of a block, in cube order: the same sums, the same finish."""
+    """Coordinates x (3, FINE^3) of the cells of a block, in cube order; t, f are scratch."""
     for j in range(3):
         i = 0
         for r in range(r0, r0 + FINE):
@@ -238,21 +230,11 @@ def _euclid_cells(pc, ids, cand, m, x, r0, g0, b0, best, besti, out):
                 i += 1
 
 
-@njit(cache=True)
-def palette_space(col, T, P, o, mode, eps, kappa):
-    """(3, K) coordinates of the palette col (K, 3) int64, by the cells' own code path."""
-    k = col.shape[0]
-    tfx = np.empty((3, 3, k))
-    x = tfx[2]
-    _space(T, P, o, mode, eps, kappa, col, k, tfx[0], tfx[1], x)
-    return x
-
-
 @njit(cache=True, nogil=True)
 def build_euclid(pc, ids, T, A, P, o, mode, eps, kappa, lin, out, first, last):
     """Fill the coarse blocks first..last-1 of out with ids[k] for the nearest colour k by
     Euclidean distance in the space (T, A, P, o): mode 0 is CIELAB's f with eps and kappa,
-    mode 1 the cube root (OKLab). pc (3, K) are the colours' coordinates (palette_space)."""
+    mode 1 the cube root (OKLab). pc (3, K) are the colours' coordinates."""
     k_all = pc.shape[1]
     bounds = np.empty((2, k_all))
     lo = bounds[0]
