@@ -9,7 +9,9 @@ For each command, whole processes of the installed entry point, timed from start
   preview   palcli preview photo.png -p pico-8 -o sheet.png  (every metric x every dither)
 cold: NUMBA_CACHE_DIR and PALCLI_CACHE_DIR are new empty directories (numba compiles, cubes are
 built); warm: the same command again with those caches filled (best of --warm-repeat).
-Python's own bytecode is warm in both, as after `pip install`.
+Python's own bytecode is warm in both, as after `pip install`. Beside each wall time, the CPU
+seconds (user + system) of the process and its workers: on a busy machine the wall times grow,
+the CPU times much less.
 
 --compiles also runs each command cold under benchmarks/compiles.py and lists the numba
 functions it compiled: specialisations, seconds (nested compiles excluded), and cache loads.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,8 +40,8 @@ from photos import photo_at  # noqa: E402
 # name -> (arguments, cold/warm ratio target or None, cold seconds target or None)
 COMMANDS = {
     "readme": (["convert", "{examples}", "{out}/readme", "-p", "pico-8"], 6.0, None),
-    "fs-oklab": (["convert", "{work}/photo.jpg", "{out}/photo.png", "-p", "pico-8", "-d", "floyd-steinberg",
-                  "-m", "oklab"], 10.0, None),
+    "fs-oklab": (["convert", "{work}/photo.jpg", "{out}/photo.png", "-p", "pico-8",
+                  "-d", "floyd-steinberg", "-m", "oklab"], 10.0, None),
     "preview": (["preview", "{work}/photo.png", "-p", "pico-8", "-o", "{out}/sheet.png"], None,
                 15.0),
 }
@@ -52,16 +55,19 @@ def palcli_cmd(*args) -> list[str]:
     return [str(exe), *args] if exe else [sys.executable, "-m", "palcli.cli", *args]
 
 
-def run(cmd: list[str], caches: Path) -> float:
+def run(cmd: list[str], caches: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process (CPU: user + system, its children included)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(caches / "numba"),
                PALCLI_CACHE_DIR=str(caches / "palcli"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     t = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)}: exit {done.returncode}\n{done.stderr.decode()}")
-    return t
+    return t, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def load() -> str:
@@ -97,11 +103,12 @@ def main() -> None:
                 continue
             argv = [a.format(**fill) for a in argv]
             caches = work / f"caches{i}"
-            cold = run(palcli_cmd(*argv), caches)
-            warm = min(run(palcli_cmd(*argv), caches) for _ in range(args.warm_repeat))
+            cold, cold_cpu = run(palcli_cmd(*argv), caches)
+            warm, warm_cpu = min(run(palcli_cmd(*argv), caches) for _ in range(args.warm_repeat))
             rows.append((cmd_name, cold, warm, ratio_target, cold_target))
             print(f"  {cmd_name:9s} cold {cold:7.2f} s  warm {warm:6.3f} s  "
-                  f"cold/warm {cold / warm:6.1f}x   ({load()})", flush=True)
+                  f"cold/warm {cold / warm:6.1f}x   CPU: cold {cold_cpu:6.2f} s, warm "
+                  f"{warm_cpu:5.2f} s   ({load()})", flush=True)
         print("targets:")
         for cmd_name, cold, warm, ratio_target, cold_target in rows:
             if ratio_target:
@@ -119,8 +126,8 @@ def main() -> None:
                     continue
                 argv = [a.format(**fill) for a in argv]
                 logs = work / f"log{i}"
-                t = run([sys.executable, str(HERE / "compiles.py"), str(logs), *argv],
-                        work / f"listed{i}")
+                t, _ = run([sys.executable, str(HERE / "compiles.py"), str(logs), *argv],
+                           work / f"listed{i}")
                 print(f"{cmd_name} ({t:.1f} s): palcli {' '.join(argv)}".replace(str(work), "."))
                 for line in compiles.format_summary(compiles.summarize(logs), args.verbose):
                     print("  " + line)

@@ -73,7 +73,7 @@ def _decide_cells(space, origins, size, cand, ids, out):
 def _survivors(cand, count, keep):
     """The kept candidates (C, n) moved to the top in their order, the rest of each column
     filled with its first one (a repeat never wins a first-minimum argmin), and the counts.
-    Rows at or below count are such repeats already: they are not counted again."""
+    Rows from count on are such repeats already: they are not counted again."""
     keep &= np.arange(len(cand))[:, None] < count
     count = keep.sum(axis=0)
     width = int(count.max())
