@@ -27,7 +27,7 @@ os.environ.setdefault("PALCLI_CACHE_DIR", tempfile.mkdtemp(prefix="palcli-bench-
 
 from palcli import load_palette, quantize  # noqa: E402
 from palcli import dither as dither_mod  # noqa: E402
-from palcli.cache import get_cube  # noqa: E402
+from palcli.cube import get_cube  # noqa: E402
 from palcli.dither import DIFFUSION, DITHERS  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def main() -> int:
           f"{os.cpu_count()} cores; load average {load}")
     for pal_name in ("pico-8", "nes"):
         pal = load_palette(pal_name)
-        cube = get_cube(pal, "rgb")
+        cube = get_cube(pal, "rgb").array
         t0 = time.perf_counter()
         dither_mod._blocks(cube, len(pal))
         blocks = time.perf_counter() - t0
@@ -61,7 +61,7 @@ def main() -> int:
         print(f"\npalette {pal_name} ({len(pal)} colours); two-level cube copy built once in "
               f"{blocks * 1e3:.0f} ms")
         print(f"  {'Pillow floyd-steinberg':34s} {pil_rate:7.1f} Mpx/s   1.00x")
-        rows = [(d, "srgb", True) for d in DITHERS[1:]]
+        rows = [(d, "srgb", True) for d in list(DITHERS)[1:]]
         rows[1:1] = [("floyd-steinberg", "srgb", False), ("floyd-steinberg", "linear", True)]
         rows += [(d, "linear", True) for d in DIFFUSION[1:]]
         for dither, space, serpentine in rows:

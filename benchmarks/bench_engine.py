@@ -33,9 +33,10 @@ os.environ.setdefault("PALCLI_CACHE_DIR", tempfile.mkdtemp(prefix="palcli-bench-
 
 from palcli import Palette, load_palette, quantize  # noqa: E402
 from palcli import cache  # noqa: E402
+from palcli import cube as cubes  # noqa: E402
 from palcli.metrics import METRICS  # noqa: E402
 
-QUANTIZE = sys.modules["palcli.quantize"]
+from palcli import mapping as QUANTIZE  # noqa: E402
 
 
 
@@ -88,9 +89,9 @@ def bench_build(pals, quick, all_ciede):
 OPEN_FRESH = """
 import sys, time
 import numpy as np
-from palcli import Palette, cache
+from palcli import Palette, cube
 pal = Palette(sys.argv[1], np.load(sys.argv[2]))
-t0 = time.perf_counter(); cache.get_cube(pal, "rgb"); t1 = time.perf_counter()
+t0 = time.perf_counter(); cube.get_cube(pal, "rgb"); t1 = time.perf_counter()
 print((t1 - t0) * 1e3)
 """
 
@@ -98,12 +99,12 @@ print((t1 - t0) * 1e3)
 def bench_open(pals):
     print("\n## opening a cached cube (verify header, size, checksum; mmap), ms")
     for pal in pals:
-        cache.get_cube(pal, "rgb")  # built and written
+        cubes.get_cube(pal, "rgb")  # built and written
         times = []
         for _ in range(10):
-            cache._memo.clear()
+            cubes.forget()
             t0 = time.perf_counter()
-            cache.get_cube(pal, "rgb")
+            cubes.get_cube(pal, "rgb")
             times.append((time.perf_counter() - t0) * 1e3)
         npy = os.path.join(cache.cache_dir(), "bench-palette.npy")
         np.save(npy, pal.colors)
@@ -124,7 +125,7 @@ def bench_quantize(pals, images, repeat):
           f"{'Pillow agrees':>13}")
     total = sum(a.shape[0] * a.shape[1] for _, a in images) / 1e6
     for pal in pals:
-        cube = cache.get_cube(pal, "rgb")
+        cube = cubes.get_cube(pal, "rgb").array
         quantize(images[0][1], pal)  # kernel loaded
         t_q = sum(best_of(lambda: quantize(a, pal), repeat) for _, a in images)
         numba.set_num_threads(1)
@@ -171,7 +172,7 @@ def bench_pipeline(pals, n_images, rounds):
             continue
         ppal = pillow_palette(pal)
         flat = pal.colors.reshape(-1).tolist()
-        cube = cache.get_cube(pal)
+        cube = cubes.get_cube(pal).array
         maps = {
             "q": lambda arr: quantize(arr, pal),
             "np": lambda arr: QUANTIZE.lookup(cube, arr, engine="numpy"),
@@ -224,11 +225,11 @@ from photos import photo_at
 img = photo_at(1.0, 0)[1]
 t0 = time.perf_counter()
 import palcli
-from palcli.cache import get_cube
-lookup = sys.modules["palcli.quantize"].lookup
+from palcli.cube import get_cube
+from palcli.mapping import lookup
 pal = palcli.load_palette({pal.name!r})
 t1 = time.perf_counter()
-lookup(get_cube(pal), img, engine=sys.argv[1])
+lookup(get_cube(pal).array, img, engine=sys.argv[1])
 t2 = time.perf_counter()
 print(f"{{(t1 - t0) * 1e3:.0f}} {{(t2 - t1) * 1e3:.0f}} {{'numba' in sys.modules}}")
 """

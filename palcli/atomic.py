@@ -1,36 +1,98 @@
-"""Atomic file writes: a temp file beside the target, then os.replace.
+"""The one atomic write: a temp file beside the target, then os.replace.
 
 A reader never sees a half-written file, and a failure or an interrupt leaves the old file (or
-no file) in place, with the temp file removed.
+no file) in place, with the temp file removed. Temp files are named
+
+    .<target name, shortened to fit>.palcli-<pid>-<8 random characters>.tmp
+
+so a parent can remove the ones a killed worker left (by pid), `cache clear` and later runs
+can recognise palcli's own (is_temp), and nobody can predict the name to plant a symlink there:
+it is created with O_CREAT | O_EXCL | O_NOFOLLOW and given its mode with fchmod.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import re
+import secrets
+import stat
+import string
+
+NAME_MAX = 255  # bytes in a file name on the usual file systems
+_TOKEN = string.ascii_lowercase + string.digits
+_TEMP = re.compile(r"\.(?P<target>.*)\.palcli-(?P<pid>\d+)-[0-9a-z]{8}\.tmp", re.DOTALL)
+_umask: int | None = None
 
 
-def write_atomic(path, write, *, tmp: str | None = None, makedirs: bool = False) -> None:
-    """Call write(f) on a temp file in path's directory, then rename it over path.
+def temp_name(path, pid: int | None = None) -> str:
+    """A fresh, unpredictable temp path in path's directory, at most NAME_MAX bytes long."""
+    directory, base = os.path.split(os.fspath(path))
+    token = "".join(secrets.choice(_TOKEN) for _ in range(8))
+    tail = f".palcli-{os.getpid() if pid is None else pid}-{token}.tmp"
+    room = NAME_MAX - 1 - len(tail)
+    prefix = os.fsencode(base)[:room]
+    return os.path.join(directory, "." + os.fsdecode(prefix) + tail)
 
-    tmp names the temp file (the converter uses a name its parent can find and remove after a
-    kill); by default a fresh one is made with the mode a plain open() would give.
+
+def is_temp(name: str) -> bool:
+    """Whether a file name is one of palcli's temp names."""
+    return _TEMP.fullmatch(name) is not None
+
+
+def temp_owner(name: str) -> int | None:
+    """The pid of the process that made a temp file of this name, or None."""
+    m = _TEMP.fullmatch(name)
+    return int(m["pid"]) if m else None
+
+
+def temp_target(name: str) -> str | None:
+    """The (possibly shortened) name of the file a temp file was to become, or None."""
+    m = _TEMP.fullmatch(name)
+    return m["target"] if m else None
+
+
+def remove_temps(directory, pid: int) -> None:
+    """Remove the temp files process pid left in directory (it was killed mid-write)."""
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        if temp_owner(name) == pid:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
+def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -> None:
+    """Call write(f) on a new temp file beside path, then rename it over path.
+
+    follow: path is a user's output: a symlink is followed and its target replaced; an existing
+    FIFO or character device is written through (never replaced by a regular file); any other
+    existing non-regular file is refused with OSError. Without follow (palcli's own files) the
+    path itself is replaced whatever it is.
     OSError propagates for the caller to word; any exception removes the temp file first.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(path) or "."
+    if follow:
+        path = os.path.realpath(path)
+        special = _special(path)
+        if special is not None:
+            _write_through(path, special, write)
+            return
     if makedirs:
-        os.makedirs(directory, exist_ok=True)
-    if tmp is None:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                   suffix=".tmp")
-        file = os.fdopen(fd, "wb")
-    else:
-        file = open(tmp, "wb")
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = temp_name(path)
+    # Read-write: multi-page TIFF writers read back what they wrote.
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                 | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        with file:
-            write(file)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs may be shared
+        with os.fdopen(fd, "w+b") as f:
+            write(f)
+            f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_current_umask())  # outputs may be shared
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -40,7 +102,39 @@ def write_atomic(path, write, *, tmp: str | None = None, makedirs: bool = False)
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _special(path: str) -> int | None:
+    """The st_mode of an existing non-regular file at path (None: absent or regular)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    raise OSError(errno.EINVAL, "not a regular file, FIFO or character device", path)
+
+
+def _write_through(path: str, mode: int, write) -> None:
+    # A FIFO with no reader would block open() for ever: O_NONBLOCK makes that ENXIO instead.
+    flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | (os.O_NONBLOCK if stat.S_ISFIFO(mode) else 0))
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, "a FIFO with no reader", path) from None
+        raise
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as f:
+        write(f)
+
+
+def _current_umask() -> int:
+    # Read once: os.umask can only be read by setting it, which is not thread-safe.
+    global _umask
+    if _umask is None:
+        _umask = os.umask(0o022)
+        os.umask(_umask)
+    return _umask

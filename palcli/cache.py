@@ -1,5 +1,6 @@
-"""The on-disk cube cache: where it lives, the file format, atomic writes, verified loads.
+"""The cube cache on disk: where it lives, the file format, verified reads, atomic writes.
 
+This module knows bytes on disk only; palcli.cube decides what a cube is and when to build one.
 A cube file is a 4096-byte header followed by the raw (256, 256, 256) array, so a verified file
 is memory-mapped at a page-aligned offset and shared by every process through the page cache.
 
@@ -7,7 +8,8 @@ is memory-mapped at a page-aligned offset and shared by every process through th
     JSON   = {"format", "key", "dtype", "shape", "checksum", "palette", "metric", "colors"}
 
 A file is used only when its magic, format, key, dtype, shape, size and payload checksum all
-match; anything else (truncated, corrupt, foreign, older format) is rebuilt and replaced.
+match and no index in it reaches the palette's size; anything else (truncated, corrupt, foreign,
+older format, not a regular file) reads as missing, and the caller rebuilds and replaces it.
 
 The checksum must be cheap, since opening a cached cube should take a few milliseconds: CRC-32
 of a 16 MiB payload took 5-10 ms here (32 MiB for uint16 cubes: 12-19 ms), while a numpy pass
@@ -19,39 +21,31 @@ by the size. The pass also faults the pages in, which the first lookup would oth
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
-import threading
-import warnings
-import weakref
+import re
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_atomic
-from .errors import PalcliWarning
-from .metrics import DEFAULT_METRIC, check_metric
-from .palette import Palette, load_palette
+from .atomic import is_temp, temp_target, write_atomic
 
 FORMAT_VERSION = 2  # bump whenever the layout or the meaning of a cube changes
 MAGIC = b"PALCLI-CUBE\n"
 HEADER_SIZE = 4096
 SHAPE = (256, 256, 256)
 SUFFIX = ".cube"
+_NAME = re.compile(r"[0-9a-f]{32}\.cube")  # the names palcli gives its cube files
 _PAGE_WORDS = 512  # 64-bit words in a 4 KiB page
 # Odd weights (a Fibonacci-hashing multiplier): any change to a single word changes the page sum.
 _WEIGHTS = np.arange(_PAGE_WORDS, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
 
 _DIR_VARS = ("PALCLI_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "LOCALAPPDATA")
 _dirs: dict[tuple, Path] = {}
-_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Palette -> {metric: key}
-_memo: dict[tuple[str, str], np.ndarray] = {}
-_warned: set[str] = set()
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,7 @@ class CubeInfo:
     metric: str | None
     colors: int | None
     size: int  # bytes on disk
-    ok: bool  # header readable and the size matches (the checksum is checked on use)
+    ok: bool  # header readable and the size matches (and the checksum, when verified)
 
 
 @dataclass(frozen=True)
@@ -91,91 +85,161 @@ def cache_dir() -> Path:
     return d
 
 
-def _cube_dtype(k: int) -> np.dtype:
-    return np.dtype("|u1") if k <= 256 else np.dtype("<u2")  # files are little-endian
+def cube_path(key: str, directory: Path | None = None) -> Path:
+    return (cache_dir() if directory is None else directory) / f"{key}{SUFFIX}"
 
 
-def cube_key(palette, metric: str = DEFAULT_METRIC) -> str:
-    """Hash of everything a cube depends on: the colours in order, the metric, the format."""
-    pal = load_palette(palette)
-    check_metric(metric)
-    keys = _keys.setdefault(pal, {})  # a Palette's colours are read-only: hash them once
-    key = keys.get(metric)
-    if key is None:
-        h = hashlib.sha256(f"palcli cube {FORMAT_VERSION} {metric} {len(pal)}\n".encode())
-        h.update(pal.colors.tobytes())
-        key = keys[metric] = h.hexdigest()[:32]
-    return key
+def file_dtype(k: int) -> np.dtype:
+    """The index dtype of a cube file for k colours (files are little-endian)."""
+    return np.dtype("|u1") if k <= 256 else np.dtype("<u2")
 
 
-def get_cube(palette, metric: str = DEFAULT_METRIC) -> np.ndarray:
-    """The read-only (256, 256, 256) cube for (palette, metric): cached file, else built.
+def read_cube(path: Path, key: str, k: int) -> np.ndarray | None:
+    """The mapped, read-only cube at path when the file is whole and ours for key, else None."""
+    dtype = file_dtype(k)
+    mm = _map_regular(path)
+    if mm is None:
+        return None
+    header = _parse_header(mm[:HEADER_SIZE])
+    if (header is None or header.get("format") != FORMAT_VERSION or header.get("key") != key
+            or header.get("dtype") != dtype.str or header.get("shape") != list(SHAPE)
+            or len(mm) != HEADER_SIZE + int(np.prod(SHAPE)) * dtype.itemsize):
+        mm.close()
+        return None
+    payload = memoryview(mm)[HEADER_SIZE:]
+    cube = np.frombuffer(payload, dtype=dtype).reshape(SHAPE)
+    # A valid checksum over indices the palette does not have is still a wrong cube.
+    if _checksum(payload) != header.get("checksum") or int(cube.max()) >= k:
+        del cube
+        payload.release()
+        mm.close()
+        return None
+    return cube  # the array keeps the mapping alive; the file may be replaced meanwhile
 
-    Memoized per process and cache dir. When the cache dir cannot be written, the cube is kept
-    in memory and one PalcliWarning names the directory.
+
+def write_cube(path: Path, cube: np.ndarray, *, key: str, palette: str, metric: str,
+               colors: int) -> None:
+    """Write cube to path atomically (temp file, then rename). OSError propagates.
+
+    Concurrent writers each write their own temp file; the last rename wins and both files hold
+    identical bytes. No fsync: a file cut short by a crash fails verification and is rebuilt.
     """
-    pal = load_palette(palette)
-    check_metric(metric)
-    key = cube_key(pal, metric)
-    d = cache_dir()
-    memo_key = (str(d), key)
-    cube = _memo.get(memo_key)
-    if cube is not None:
-        return cube
-    with _lock:
-        cube = _memo.get(memo_key)
-        if cube is None:
-            path = d / f"{key}{SUFFIX}"
-            cube = _open_verified(path, key, len(pal))
-            if cube is None:
-                cube = _build_and_store(pal, metric, key, d)
-            _memo[memo_key] = cube
-    return cube
+    header = _make_header(cube, key=key, palette=palette, metric=metric, colors=colors)
+
+    def write(f):
+        f.write(header)
+        f.write(memoryview(np.ascontiguousarray(cube)).cast("B"))
+
+    write_atomic(path, write, makedirs=True)
 
 
-def cache_info() -> CacheInfo:
-    """The cache dir and, for each cube file in it, its palette name, metric and size."""
+def cache_info(verify: bool = False) -> CacheInfo:
+    """The cache dir and, for each cube file in it, its palette name, metric and size.
+
+    verify: also check each payload's checksum (reads every cube whole).
+    """
     d = cache_dir()
     cubes = []
-    for path in sorted(d.glob(f"*{SUFFIX}")) if d.is_dir() else []:
-        try:
-            size = path.stat().st_size
-            with open(path, "rb") as f:
-                header = _parse_header(f.read(HEADER_SIZE))
-        except OSError:
-            continue  # vanished or unreadable meanwhile
-        if header is None:
-            cubes.append(CubeInfo(path, None, None, None, size, False))
+    for path in _own_files(d):
+        if is_temp(path.name):
             continue
-        expected = HEADER_SIZE + _payload_size(header)
-        cubes.append(CubeInfo(path, str(header.get("palette")), str(header.get("metric")),
-                              header.get("colors"), size, size == expected))
+        info = _describe(path, verify)
+        if info is not None:
+            cubes.append(info)
     return CacheInfo(d, cubes)
 
 
 def clear_cache() -> int:
-    """Delete the cube files (and stale temp files) in the cache dir; return bytes freed.
+    """Delete palcli's cube files (and its stale temp files) in the cache dir; return bytes freed.
 
-    Only files palcli names are touched, so pointing PALCLI_CACHE_DIR at a shared directory is
-    safe. Cubes already mapped by running processes stay valid for them.
+    Only names of palcli's own pattern whose first bytes are palcli's magic are touched, so
+    pointing PALCLI_CACHE_DIR at a shared directory is safe. Cubes already mapped by running
+    processes stay valid for them. OSError (a read-only dir) propagates.
     """
-    d = cache_dir()
     freed = 0
-    if d.is_dir():
-        for path in list(d.glob(f"*{SUFFIX}")) + list(d.glob(f".*{SUFFIX}*.tmp")):
-            try:
-                size = path.stat().st_size
+    for path in _own_files(cache_dir()):
+        try:
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode) and _has_magic(path):
                 path.unlink()
-                freed += size
-            except FileNotFoundError:
-                pass
-    with _lock:
-        for memo_key in [k for k in _memo if k[0] == str(d)]:
-            del _memo[memo_key]
+                freed += st.st_size
+        except FileNotFoundError:
+            pass
     return freed
 
 
 # -- file format ---------------------------------------------------------------------------------
+
+def _own_files(d: Path) -> list[Path]:
+    """Files in d named as palcli names cube files and their temp files, sorted."""
+    try:
+        names = sorted(os.listdir(d))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [d / n for n in names
+            if _NAME.fullmatch(n) or (is_temp(n) and _NAME.fullmatch(temp_target(n)))]
+
+
+def _map_regular(path: Path) -> mmap.mmap | None:
+    # O_NONBLOCK: a FIFO planted at the path must not block the open; only regular files count.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < HEADER_SIZE:
+            return None
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def _has_magic(path: Path) -> bool:
+    mm = _map_regular(path)
+    if mm is None:
+        return _is_short_temp(path)
+    try:
+        return mm[:len(MAGIC)] == MAGIC
+    finally:
+        mm.close()
+
+
+def _is_short_temp(path: Path) -> bool:
+    # A builder killed before its header was written leaves a temp file shorter than a header.
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    if not (stat.S_ISREG(st.st_mode) and is_temp(path.name) and st.st_size < HEADER_SIZE):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(len(MAGIC))
+    return MAGIC.startswith(head)
+
+
+def _describe(path: Path, verify: bool) -> CubeInfo | None:
+    mm = _map_regular(path)
+    if mm is None:
+        try:
+            size = path.lstat().st_size
+        except OSError:
+            return None  # vanished meanwhile
+        return CubeInfo(path, None, None, None, size, False)
+    try:
+        header = _parse_header(mm[:HEADER_SIZE])
+        if header is None:
+            return CubeInfo(path, None, None, None, len(mm), False)
+        ok = len(mm) == HEADER_SIZE + _payload_size(header)
+        if ok and verify:
+            ok = _checksum(memoryview(mm)[HEADER_SIZE:]) == header.get("checksum")
+        return CubeInfo(path, str(header.get("palette")), str(header.get("metric")),
+                        header.get("colors"), len(mm), ok)
+    finally:
+        mm.close()
+
 
 def _payload_size(header: dict) -> int:
     try:
@@ -192,8 +256,8 @@ def _parse_header(raw: bytes) -> dict | None:
     if n > HEADER_SIZE - start:
         return None
     try:
-        header = json.loads(raw[start:start + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        header = json.loads(bytes(raw[start:start + n]).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return header if isinstance(header, dict) else None
 
@@ -204,79 +268,10 @@ def _checksum(payload) -> int:
     return zlib.crc32(np.einsum("ij,j->i", pages, _WEIGHTS).astype("<u8"))
 
 
-def _make_header(key: str, cube: np.ndarray, palette: Palette, metric: str) -> bytes:
-    header = {"format": FORMAT_VERSION, "key": key, "dtype": cube.dtype.str,
+def _make_header(cube: np.ndarray, *, key: str, palette: str, metric: str,
+                 colors: int) -> bytes:
+    fields = {"format": FORMAT_VERSION, "key": key, "dtype": cube.dtype.str,
               "shape": list(cube.shape), "checksum": _checksum(memoryview(cube).cast("B")),
-              "palette": palette.name, "metric": metric, "colors": len(palette)}
-    body = json.dumps(header).encode("utf-8")
-    raw = MAGIC + len(body).to_bytes(4, "little") + body
-    if len(raw) > HEADER_SIZE:  # a palette name of several kilobytes: keep the cube, drop the name
-        return _make_header(key, cube, Palette(palette.name[:200], palette.colors), metric)
-    return raw.ljust(HEADER_SIZE, b"\0")
-
-
-def _open_verified(path: Path, key: str, k: int) -> np.ndarray | None:
-    """The mapped cube when the file at path is complete and ours for key, else None."""
-    dtype = _cube_dtype(k)
-    try:
-        with open(path, "rb") as f:
-            header = _parse_header(f.read(HEADER_SIZE))
-            if (header is None or header.get("format") != FORMAT_VERSION
-                    or header.get("key") != key or header.get("dtype") != dtype.str
-                    or header.get("shape") != list(SHAPE)):
-                return None
-            nbytes = int(np.prod(SHAPE)) * dtype.itemsize
-            if os.fstat(f.fileno()).st_size != HEADER_SIZE + nbytes:
-                return None
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-    payload = memoryview(mm)[HEADER_SIZE:]
-    ok = _checksum(payload) == header.get("checksum")
-    if not ok:
-        payload.release()
-        mm.close()
-        return None
-    # The array keeps the mapping alive; the file may be replaced or deleted meanwhile.
-    return np.frombuffer(payload, dtype=dtype).reshape(SHAPE)
-
-
-def _build(colors: np.ndarray, metric: str) -> np.ndarray:
-    from .cube import build_cube
-
-    return build_cube(colors, metric)
-
-
-def _build_and_store(palette: Palette, metric: str, key: str, d: Path) -> np.ndarray:
-    cube = np.ascontiguousarray(_build(palette.colors, metric), dtype=_cube_dtype(len(palette)))
-    if cube.shape != SHAPE:
-        raise RuntimeError(f"cube builder returned {cube.dtype} {cube.shape}")  # a palcli bug
-    try:
-        _write_atomic(d / f"{key}{SUFFIX}", _make_header(key, cube, palette, metric), cube)
-    except OSError as exc:
-        _warn_unwritable(d, exc)
-    cube.setflags(write=False)
-    return cube
-
-
-def _write_atomic(path: Path, header: bytes, cube: np.ndarray) -> None:
-    """Temp file in the same dir, then os.replace: readers see the old file or the whole new one.
-
-    Concurrent builders each write their own temp file; the last rename wins and both files hold
-    identical bytes. No fsync: a file cut short by a crash fails verification and is rebuilt.
-    """
-
-    def write(f):
-        f.write(header)
-        f.write(memoryview(cube).cast("B"))
-
-    write_atomic(path, write, makedirs=True)
-
-
-def _warn_unwritable(d: Path, exc: OSError) -> None:
-    if str(d) in _warned:
-        return
-    _warned.add(str(d))
-    reason = exc.strerror or exc.__class__.__name__
-    warnings.warn(f"cannot write the cube cache in {d} ({reason}); using an in-memory cube",
-                  PalcliWarning, stacklevel=4)
+              "palette": palette[:200], "metric": metric, "colors": colors}
+    body = json.dumps(fields).encode("utf-8")
+    return (MAGIC + len(body).to_bytes(4, "little") + body).ljust(HEADER_SIZE, b"\0")

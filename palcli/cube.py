@@ -1,179 +1,272 @@
-"""build_cube(): the exact 256x256x256 table of nearest palette indices for one metric."""
+"""The cube: for one (palette, metric), the nearest palette index of every sRGB colour.
+
+    cube = get_cube("pico-8", "oklab")  # Cube: .array (256, 256, 256) read-only, .key, .path
+    ref = make_ref(palette, "oklab")     # CubeRef: small and picklable, travels in Settings
+    with worker_ref(ref, share=True) as ref: ...   # the parent obtains it once, says where
+    array = resolve(ref)                 # in a worker: the same cube, mapped, once
+
+This module owns the cube: its key, the per-process memo, the build and where the array comes
+from (a verified cache file, shared memory from the parent, or a build). palcli.cache only
+reads and writes the bytes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
+import warnings
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
 import numpy as np
 
-from . import color
-from .metrics import check_metric
+from . import cache, cube_numpy
+from . import engine as engine_state
+from .errors import PalcliWarning
+from .metrics import DEFAULT_METRIC, METRICS, check_metric
+from .palette import Palette, index_dtype, load_palette
 
-MAX_COLORS = 65536
+log = logging.getLogger("palcli")
+
+_memo: dict[tuple[str, str], Cube] = {}  # (cache dir, key) -> Cube, for this process
+_keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Palette -> {metric: key}
+_shared: dict[str, object] = {}  # shared-memory blocks this process has attached, by name
+_warned: set[str] = set()
+_lock = threading.Lock()
 
 
-def cube_dtype(k: int) -> np.dtype:
-    """The index dtype for a palette of k colours: uint8 up to 256, uint16 up to 65536."""
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= MAX_COLORS:
-        raise ValueError(f"k must be an int in 1..{MAX_COLORS}; got {k!r}")
-    return np.dtype(np.uint8) if k <= 256 else np.dtype(np.uint16)
+@dataclass(frozen=True, eq=False)
+class Cube:
+    array: np.ndarray  # (256, 256, 256) uint8|uint16, read-only
+    key: str
+    path: Path | None  # the verified cache file it is mapped from; None when in memory
+    built: bool = False  # built by this process (rather than found in the cache)
 
 
-def _check_colors(colors) -> np.ndarray:
-    if not isinstance(colors, np.ndarray):
-        raise TypeError(f"colors must be a numpy array, got {type(colors).__name__}")
-    if colors.dtype != np.uint8:
-        raise TypeError(f"colors must have dtype uint8, got {colors.dtype}")
-    if colors.ndim != 2 or colors.shape[1] != 3:
-        raise ValueError(f"colors must have shape (K, 3), got {colors.shape}")
-    if not 1 <= colors.shape[0] <= MAX_COLORS:
-        raise ValueError(f"colors must hold 1..{MAX_COLORS} colours, got {colors.shape[0]}")
-    return colors
+@dataclass(frozen=True)
+class CubeRef:
+    """What a process needs to obtain the same cube: small and picklable.
+
+    Tried in order: shared memory the parent filled (shm), the cache file (path), the cache
+    dir of this process (by key), a build from colors and metric.
+    """
+
+    key: str
+    colors: np.ndarray  # (K, 3) uint8
+    metric: str
+    name: str = ""  # the palette's name, for the cache file's header
+    path: str | None = None
+    shm: str | None = None
+
+
+def get_cube(palette, metric: str = DEFAULT_METRIC) -> Cube:
+    """The Cube for (palette, metric): a verified cache file, else built (and cached).
+
+    palette: anything load_palette accepts. When the cache dir cannot be written, the cube is
+    kept in memory and one PalcliWarning names the directory.
+    """
+    return cube_for(load_palette(palette), check_metric(metric))
+
+
+def cube_for(palette: Palette, metric: str) -> Cube:
+    """get_cube for a Palette and a checked metric: memoized per process and cache dir."""
+    key = cube_key(palette, metric)
+    return _obtain(key, palette.colors, metric, palette.name)
+
+
+def cube_key(palette: Palette, metric: str) -> str:
+    """Hash of everything a cube depends on: the colours in order, the metric, the format."""
+    keys = _keys.setdefault(palette, {})  # a Palette's colours are read-only: hash them once
+    key = keys.get(metric)
+    if key is None:
+        key = keys[metric] = _key(palette.colors, metric)
+    return key
+
+
+def _key(colors: np.ndarray, metric: str) -> str:
+    h = hashlib.sha256(f"palcli cube {cache.FORMAT_VERSION} {metric} {len(colors)}\n".encode())
+    h.update(np.ascontiguousarray(colors, dtype=np.uint8).tobytes())
+    return h.hexdigest()[:32]
+
+
+def make_ref(palette: Palette, metric: str) -> CubeRef:
+    """A reference to the cube of (palette, checked metric); nothing is built or read yet."""
+    return CubeRef(cube_key(palette, metric), palette.colors, metric, palette.name)
+
+
+@contextmanager
+def worker_ref(ref: CubeRef, *, share: bool):
+    """ref, ready for workers: the cube is obtained here first (built at most once, before any
+    worker starts) and ref says where workers find it, the cache file. A cube that lives only
+    in this process's memory (the cache dir is not writable) is copied once into shared memory
+    when share is true, so no worker on this machine builds it again; the block is removed on
+    exit."""
+    cube = _obtain(ref.key, ref.colors, ref.metric, ref.name)
+    if cube.path is not None:
+        yield replace(ref, path=str(cube.path))
+        return
+    if not share:
+        yield ref
+        return
+    from multiprocessing import shared_memory
+
+    block = shared_memory.SharedMemory(create=True, size=cube.array.nbytes)
+    try:
+        np.ndarray(cube.array.shape, cube.array.dtype, buffer=block.buf)[...] = cube.array
+        yield replace(ref, shm=block.name)
+    finally:
+        block.close()
+        block.unlink()
+
+
+def resolve(ref: CubeRef) -> np.ndarray:
+    """The cube array a CubeRef names, obtained once per process (then memoized)."""
+    hit = _memo.get((str(cache.cache_dir()), ref.key))
+    if hit is not None:
+        return hit.array
+    k = len(ref.colors)
+    if ref.shm is not None:
+        array = _attach(ref.shm, k)
+        if array is not None:
+            return _remember(Cube(array, ref.key, None)).array
+    if ref.path is not None:
+        array = cache.read_cube(Path(ref.path), ref.key, k)
+        if array is not None:
+            return _remember(Cube(array, ref.key, Path(ref.path))).array
+    return _obtain(ref.key, ref.colors, ref.metric, ref.name).array
 
 
 def build_cube(colors: np.ndarray, metric: str, *, engine: str | None = None) -> np.ndarray:
-    """Nearest colour of `colors` (K,3 uint8) for every sRGB colour, under `metric`.
+    """Nearest colour of `colors` ((K, 3) uint8) for every sRGB colour, under a checked metric.
 
     Returns a C-contiguous (256, 256, 256) array indexed [r, g, b], uint8 for K <= 256 else
     uint16. Exact: ties go to the lowest index. Pure: no I/O, no cache.
-    engine: "numpy", "numba" or None (the cheaper here and now; ciede2000 is numba only).
+    engine: "numpy", "numba" or None (whichever is cheaper here and now; see _choose_engine).
     """
-    colors = _check_colors(colors)
-    metric = check_metric(metric)
     if engine not in (None, "numpy", "numba"):
         raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
-    if engine == "numpy" and metric == "ciede2000":
-        raise ValueError("metric 'ciede2000' has no numpy builder: use engine='numba' or None")
+    if engine == "numpy" and metric not in cube_numpy.METRICS:
+        raise ValueError(f"metric {metric!r} has no numpy builder: use engine='numba' or None")
     # Equal colours have bit-equal distances, so only the first of each can win: build on the
     # distinct colours in order of first appearance (the builders' lowest-index rule then is the
     # palette's); the builders write each one's palette index.
     _, first = np.unique(colors, axis=0, return_index=True)
     first = np.sort(first)
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
-    out = np.empty((256, 256, 256), dtype=cube_dtype(colors.shape[0]))
-    if engine is None:
-        engine = _choose_engine(metric, distinct, first, out)
-    if engine == "numba":
-        _build_numba(distinct, first, metric, out)
+    out = np.empty(cache.SHAPE, dtype=index_dtype(len(colors)))
+    if (engine or _choose_engine(metric, len(distinct), out)) == "numpy":
+        cube_numpy.build(metric, distinct, first, out)
     else:
-        from . import cube_numpy
-
-        if metric in ("rgb", "redmean"):
-            cube_numpy.build_int(distinct, first, metric == "redmean", out)
-        else:
-            cube_numpy.build_euclid(distinct, first, *space_tables(metric), out)
+        METRICS[metric].build(distinct, first, out)   # the numba kernels
     return out
 
 
 # The builder is chosen by cost, measured here (2 busy cores). The numpy builders take about
 # a + b*K seconds for K distinct colours (pico-8: 0.15 s rgb, 0.45 s oklab; 256 colours: 0.4 s
-# and 1.3 s). numba takes 0.03-0.3 s to build, but first 0.35 s to import, about 0.55 s to start
-# its compiler runtime and load a cached kernel, and, on a machine where the kernel is not in
-# numba's cache yet, several seconds to compile it. ciede2000 has no numpy builder: its exact
-# distance is too dear without the numba kernel's pruning.
+# and 1.3 s). The numba kernels take 0.03-0.3 s to build, but first numba must be imported and
+# its compiler runtime started (engine.NUMBA_IMPORT_S, NUMBA_LOAD_S) and, on a machine where
+# the kernel is not in numba's cache yet, the kernel compiled: seconds. ciede2000 has no numpy
+# builder: its exact distance is too dear without the kernel's pruning.
 _NUMPY_COST = {"rgb": (0.12, 6e-4), "redmean": (0.15, 7e-4), "cie76": (0.4, 1.6e-3),
                "oklab": (0.35, 1.6e-3)}
-_NUMBA_START_S = 0.9
-_NUMBA_COMPILE_S = {"rgb": 3.0, "redmean": 3.0, "cie76": 5.0, "oklab": 5.0}
+_NUMBA_COMPILE_S = {"rgb": 2.0, "redmean": 2.0, "cie76": 4.0, "oklab": 4.0}
 
 
-def _choose_engine(metric, distinct, ids, out) -> str:
-    """"numpy" or "numba", whichever builds this cube sooner in this process."""
-    if metric == "ciede2000":
+def _choose_engine(metric: str, k: int, out: np.ndarray) -> str:
+    """"numpy" or "numba": whichever builds the cube of k distinct colours into out sooner."""
+    if metric not in cube_numpy.METRICS:
         return "numba"
     a, b = _NUMPY_COST[metric]
-    numpy_s = a + b * len(distinct)
-    from .quantize import _numba_started
-
-    started = _numba_started()
-    if not started and numpy_s < _NUMBA_START_S:
+    numpy_s = a + b * k
+    state = engine_state.numba_state()
+    start_s = 0.0 if state.started else engine_state.NUMBA_LOAD_S + (
+        0.0 if state.imported else engine_state.NUMBA_IMPORT_S)
+    if numpy_s < start_s:
         return "numpy"    # not even worth importing numba to look into its cache
-    if _kernel_ready(*_numba_kernel(metric, distinct, ids, out, stand_in=True)):
-        numba_s = 0.0 if started else _NUMBA_START_S
-    else:
-        numba_s = _NUMBA_COMPILE_S[metric] + (0.0 if started else _NUMBA_START_S)
+    numba_s = start_s + (0.0 if _kernel_ready(metric, out) else _NUMBA_COMPILE_S[metric])
     return "numba" if numba_s < numpy_s else "numpy"
 
 
-def _kernel_ready(kernel, args) -> bool:
-    """True when kernel(*args, first, last) needs no compiling: it is compiled in this process
-    or in numba's cache on disk for these argument types."""
+def _kernel_ready(metric: str, out: np.ndarray) -> bool:
+    """True when metric's numba kernel has a specialisation for cubes of out's dtype compiled in
+    this process or in numba's cache on disk: then it only needs loading."""
+    if metric in ("rgb", "redmean"):
+        from .kernels.cube_int import build_int_span as kernel
+    else:
+        from .kernels.cube_lab import build_euclid_span as kernel
     try:
         from numba import typeof
 
-        sig = tuple(typeof(a) for a in (*args, 0, 0))
-        if sig in kernel.overloads:
-            return True
+        cube_type = typeof(out)    # the one 3-d integer array among the kernels' arguments
         index = kernel._cache._cache_file._load_index()   # numba's own reader of its index
-        return any(key[0] == sig for key in index)
-    except Exception:  # noqa: BLE001 - numba internals moved: assume a compile
+        return any(cube_type in sig for sig in (*kernel.overloads, *(key[0] for key in index)))
+    except Exception:  # noqa: BLE001 - numba's internals moved: assume a compile
         return False
 
 
-def _numba_kernel(metric, distinct, ids, out, stand_in=False):
-    """(kernel, args): the numba builder for metric and its arguments but the task range.
-    With stand_in, the colours' coordinates are empty arrays of the right types (for
-    _kernel_ready), not computed."""
-    from .kernels import cube_int
-
-    if metric in ("rgb", "redmean"):
-        return cube_int.build_int, (distinct, ids, metric == "redmean", out)
-    from . import cube_numpy
-    from .kernels import cube_lab
-
-    tables = space_tables(metric)
-    # The colours' coordinates by numpy (a kernel for K colours costs more to compile than to
-    # run); the cells' own, by the kernels, agree to ~1e-15, far inside the 1e-6 of exactness.
-    coords = np.empty((3, len(distinct))) if stand_in else cube_numpy.coordinates(distinct,
-                                                                                   *tables)
-    if metric != "ciede2000":
-        return cube_lab.build_euclid, (coords, ids, *tables, out)
-    from .kernels import cube_de00
-
-    chroma = np.sqrt(coords[1] * coords[1] + coords[2] * coords[2])
-    hue = np.degrees(np.arctan2(coords[2], coords[1]))
-    return cube_de00.build_de00, (coords, chroma, hue, ids, *tables, *_hue_weight_range(), out)
+def forget() -> None:
+    """Drop this process's memo (after the cache was cleared)."""
+    with _lock:
+        _memo.clear()
 
 
-def _build_numba(distinct, ids, metric, out) -> None:
-    from .kernels.cube_int import TASK_CELLS, TASKS
-    from .quantize import _spans
-
-    kernel, args = _numba_kernel(metric, distinct, ids, out)
-    _spans(kernel, args, TASKS, unit=TASK_CELLS)   # the kernels release the GIL
-
-
-def space_tables(metric: str):
-    """(T, A, P, o, mode, eps, kappa, lin) describing the float space of `metric` to the kernels.
-
-    T[j, c, v] is row j, column c of the space's first matrix times the linear light of code
-    value v (for CIELAB the matrix rows are divided by the white point), so a cell's
-    pre-companding value is a sum of three table entries; P and o are the final linear map.
-    """
-    lin = color.SRGB_TO_LINEAR
-    if metric in ("cie76", "ciede2000"):
-        a = color.SRGB_TO_XYZ / color.D65_WHITE[:, None]
-        p = np.array([[0.0, 116.0, 0.0], [500.0, -500.0, 0.0], [0.0, 200.0, -200.0]])
-        o = np.array([-16.0, 0.0, 0.0])
-        mode = 0
-    elif metric == "oklab":
-        a, p, o, mode = color.OKLAB_M1, color.OKLAB_M2, np.zeros(3), 1
-    else:
-        raise ValueError(f"metric {metric!r} has no float space")
-    t = np.ascontiguousarray(a[:, :, None] * lin[None, None, :])
-    return (t, np.ascontiguousarray(a), np.ascontiguousarray(p), o, mode, color.LAB_EPSILON,
-            color.LAB_KAPPA, lin)
+def _obtain(key: str, colors: np.ndarray, metric: str, name: str) -> Cube:
+    d = cache.cache_dir()
+    memo_key = (str(d), key)
+    cube = _memo.get(memo_key)
+    if cube is not None:
+        return cube
+    with _lock:
+        cube = _memo.get(memo_key)
+        if cube is None:
+            path = cache.cube_path(key, d)
+            array = cache.read_cube(path, key, len(colors))
+            if array is None:
+                cube = _build_and_store(key, colors, metric, name, path)
+            else:
+                cube = Cube(array, key, path)
+            _memo[memo_key] = cube
+    return cube
 
 
-def _hue_weight_range() -> tuple[float, float]:
-    """Safe bounds of CIEDE2000's T(h) over all hues: its extremes on a 0.001-degree grid, widened
-    by |dT/dh| <= (0.17 + 2*0.24 + 3*0.32 + 4*0.20) per radian times half a step, and more."""
-    global _T_RANGE
-    if _T_RANGE is None:
-        h = np.radians(np.arange(0.0, 360.0, 0.001))
-        t = (1 - 0.17 * np.cos(h - np.radians(30)) + 0.24 * np.cos(2 * h)
-             + 0.32 * np.cos(3 * h + np.radians(6)) - 0.20 * np.cos(4 * h - np.radians(63)))
-        slack = 2.41 * np.radians(0.0005) + 1e-6
-        _T_RANGE = (float(t.min() - slack), float(t.max() + slack))
-    return _T_RANGE
+def _remember(cube: Cube) -> Cube:
+    with _lock:
+        return _memo.setdefault((str(cache.cache_dir()), cube.key), cube)
 
 
-_T_RANGE = None
+def _build_and_store(key: str, colors: np.ndarray, metric: str, name: str, path: Path) -> Cube:
+    log.info("building the %s cube (%s)...", name or "palette's", metric)
+    array = np.ascontiguousarray(build_cube(colors, metric), dtype=cache.file_dtype(len(colors)))
+    log.debug("built cube %s (%s, %d colours)", key, metric, len(colors))
+    try:
+        cache.write_cube(path, array, key=key, palette=name, metric=metric, colors=len(colors))
+    except OSError as exc:
+        _warn_unwritable(path.parent, exc)
+        path = None
+    array.setflags(write=False)
+    return Cube(array, key, path, built=True)
+
+
+def _attach(name: str, k: int) -> np.ndarray | None:
+    from multiprocessing import shared_memory
+
+    try:
+        block = shared_memory.SharedMemory(name=name)
+    except (OSError, ValueError):
+        return None
+    _shared[name] = block  # the array below borrows its buffer
+    array = np.ndarray(cache.SHAPE, cache.file_dtype(k), buffer=block.buf)
+    array.setflags(write=False)
+    return array
+
+
+def _warn_unwritable(d: Path, exc: OSError) -> None:
+    if str(d) in _warned:
+        return
+    _warned.add(str(d))
+    reason = exc.strerror or exc.__class__.__name__
+    warnings.warn(f"cannot write the cube cache in {d} ({reason}); using an in-memory cube",
+                  PalcliWarning, stacklevel=5)

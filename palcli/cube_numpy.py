@@ -23,6 +23,19 @@ import numpy as np
 
 TOP = 16          # side of the first blocks; each space lists the sides it goes down by
 MARGIN = 1e-9     # relative slack for float rounding in the float metrics' bounds
+METRICS = ("rgb", "redmean", "cie76", "oklab")   # the metrics built here
+
+
+def build(metric, col, ids, out):
+    """Fill out (256,256,256) with ids[k] for the nearest col[k] (K,3 distinct, int64)."""
+    if metric in ("rgb", "redmean"):
+        build_int(col, ids, metric == "redmean", out)
+    elif metric in METRICS:
+        from .metrics import METRICS as REGISTRY
+
+        build_euclid(col, ids, *REGISTRY[metric].space(), out)
+    else:
+        raise ValueError(f"metric {metric!r} has no numpy builder")
 
 
 def build_int(col, ids, redmean, out):
@@ -33,12 +46,12 @@ def build_int(col, ids, redmean, out):
 
 def build_euclid(col, ids, T, A, P, o, mode, eps, kappa, lin, out):
     """Fill out with ids[k] for the nearest col[k] by Euclidean distance in the float space
-    described as for the numba kernel (cube.space_tables): mode 0 CIELAB, 1 OKLab."""
+    (T .. lin) of a metrics.Space: mode 0 CIELAB, 1 OKLab."""
     _search(_FloatSpace(np.asarray(col), T, A, P, o, mode, eps, kappa, lin), np.asarray(ids), out)
 
 
 def coordinates(col, T, A, P, o, mode, eps, kappa, lin):
-    """(3, K) coordinates of the colours col (K, 3) in the space of cube.space_tables."""
+    """(3, K) coordinates of the colours col (K, 3) in the space (T .. lin) of a metrics.Space."""
     return _FloatSpace(np.asarray(col), T, A, P, o, mode, eps, kappa, lin).pc
 
 
@@ -179,8 +192,8 @@ class _FloatSpace:
     """Euclidean distance in CIELAB or OKLab. A colour's coordinates are x = P f(t) + o with
     t_i = T[i,0,r] + T[i,1,g] + T[i,2,b] (T[i,c,v] = A[i,c] times the linear light of code
     value v), f CIELAB's companding function (mode 0) or the cube root (mode 1): see
-    cube.space_tables. Cells and palette colours go through the one function _coords, so a
-    cell equal to a palette colour is at distance 0 exactly."""
+    metrics.Space. Cells and palette colours go through the one function _coords, so a cell
+    equal to a palette colour is at distance 0 exactly."""
 
     sizes = (16, 8, 4)   # no 2^3 level: its box costs about as much as its eight cells
 

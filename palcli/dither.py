@@ -1,18 +1,24 @@
 """The dither registry: diffusion matrices as data, ordered matrices, strength and space.
 
-dither_indices() is the one entry point: quantize()/remap() and the convert command call it
-whenever dither != "none". The numba kernels live in palcli.kernels.dither and are imported only
-when a dither actually runs.
+    params = DitherParams("floyd-steinberg", strength=0.8)
+    idx = dither_indices(rgb, colors, cube, params)
+
+DITHERS maps each mode's name to what it does; DitherParams is the validated, frozen set of
+choices that travels with a conversion. The numba kernels live in palcli.kernels.dither and are
+imported only when a dither actually runs.
 """
 
 from __future__ import annotations
 
-import numbers
 import weakref
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Callable, NamedTuple
 
 import numpy as np
+
+from ._validate import check_choice, check_flag, check_unit
 
 # Error-diffusion tables: (dx, dy, weight) relative to the current pixel, and the divisor.
 # dx is mirrored on right-to-left rows of a serpentine scan. Weights as published by
@@ -40,7 +46,6 @@ DIFFUSION = tuple(DIFFUSION_TABLES)
 # Ordered modes: name -> threshold matrix size (Bayer) or the blue-noise tile.
 BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
 ORDERED = tuple(BAYER_SIZES) + ("blue-noise",)
-DITHERS = ("none",) + DIFFUSION + ORDERED
 DITHER_SPACES = ("srgb", "linear")
 # Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
 # sRGB mean, but a screen (or an eye) averages light, so dark and middle tones come out too bright
@@ -60,29 +65,6 @@ WARM_ROWS = 8
 SRGB_SCALE = 256
 LINEAR_SCALE = 65535
 WEIGHT_ONE = 1 << 16
-
-
-def check_dither(dither: str) -> str:
-    if not isinstance(dither, str) or dither not in DITHERS:
-        raise ValueError(f"dither must be one of {', '.join(DITHERS)}; got {dither!r}")
-    return dither
-
-
-def check_dither_space(space) -> str:
-    if space is None:
-        return DEFAULT_DITHER_SPACE
-    if not isinstance(space, str) or space not in DITHER_SPACES:
-        raise ValueError(f"dither_space must be one of {', '.join(DITHER_SPACES)}; got {space!r}")
-    return space
-
-
-def check_strength(strength) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, numbers.Real):
-        raise TypeError(f"dither_strength must be a number in 0..1, not {type(strength).__name__}")
-    s = float(strength)
-    if not 0.0 <= s <= 1.0:  # also rejects NaN
-        raise ValueError(f"dither_strength must be in 0..1; got {strength!r}")
-    return s
 
 
 def bayer_matrix(n: int) -> np.ndarray:
@@ -151,42 +133,80 @@ def _space_tables(space: str):
     return to_work, out_lut
 
 
-def dither_indices(rgb, palette, cube, dither, strength=1.0, serpentine=True, space=None):
-    """Palette indices (H, W) of rgb (H, W, 3|4 uint8) dithered onto palette through cube.
+@dataclass(frozen=True)
+class DitherParams:
+    """How to dither: a DITHERS mode and its parameters, checked once when made.
 
-    palette: a Palette or (K, 3) uint8 colours (the ones cube was built from); cube: the
-    (256, 256, 256) index table; dither: a DITHERS name; strength 0..1 scales the diffused error or
-    the threshold spread; serpentine alternates the scan direction of error diffusion; space:
-    "srgb" or "linear" (None: DEFAULT_DITHER_SPACE), where diffused error is accumulated (ordered
-    thresholds always act in sRGB, where the cube decides). Output dtype is the cube's.
-    Deterministic: the same arguments give the same indices on every run and thread count.
-    The cube is read-only here: a compact copy of it is kept for as long as the cube object lives.
+    strength 0..1 scales the diffused error or the threshold's reach (0 is "none"); serpentine
+    alternates the scan direction of error diffusion; space is where diffused error is
+    accumulated, "srgb" or "linear" (ordered thresholds always act in sRGB, where the cube
+    decides).
     """
-    check_dither(dither)
-    strength = check_strength(strength)
-    space = check_dither_space(space)
-    colors = np.asarray(getattr(palette, "colors", palette), np.uint8)
-    rgb = _check_rgb(rgb)
-    _check_cube(cube)
-    out = np.empty(rgb.shape[:2], cube.dtype)
-    if dither == "none" or strength == 0.0 or rgb.size == 0:
-        out[...] = cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
-        return out
+
+    mode: str = "none"
+    strength: float = 1.0
+    serpentine: bool = True
+    space: str = DEFAULT_DITHER_SPACE
+
+    def __post_init__(self):
+        check_choice(self.mode, DITHERS, "dither")
+        object.__setattr__(self, "strength", check_unit(self.strength, "dither_strength"))
+        object.__setattr__(self, "serpentine", check_flag(self.serpentine, "serpentine"))
+        check_choice(self.space, DITHER_SPACES, "dither_space")
+
+    @property
+    def exact(self) -> bool:
+        """True when every pixel simply gets its nearest colour (no dither runs)."""
+        return self.mode == "none" or self.strength == 0.0
+
+
+def dither_indices(rgb: np.ndarray, colors: np.ndarray, cube: np.ndarray,
+                   params: DitherParams) -> np.ndarray:
+    """Palette indices (H, W) of rgb ((H, W, 3|4) uint8, C-contiguous) dithered through cube.
+
+    colors: the (K, 3) uint8 palette the cube was built from; cube: its (256, 256, 256) index
+    table (read-only here: a compact copy of it is kept for as long as the cube object lives).
+    Output dtype is the cube's. Deterministic: the same arguments give the same indices on
+    every run and thread count.
+    """
+    if params.exact or rgb.size == 0:
+        return cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
+    top, leaves = _blocks(cube, len(colors))
+    return DITHERS[params.mode].run(rgb, colors, top, leaves, params)
+
+
+def _diffuse(rgb, colors, top, leaves, params: DitherParams) -> np.ndarray:
     from .kernels import dither as kernels
 
-    top, leaves = _blocks(cube, len(colors))
-    if dither in DIFFUSION_TABLES:
-        to_work, out_lut = _space_tables(space)
-        pal = to_work[colors].reshape(-1)
-        carry_w, near_w, dx, dy, w = _weights(dither, strength)
-        return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
-                               dx, dy, w, bool(serpentine), space == "linear", out_lut,
-                               diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
+    to_work, out_lut = _space_tables(params.space)
+    pal = to_work[colors].reshape(-1)
+    carry_w, near_w, dx, dy, w = _weights(params.mode, params.strength)
+    out = np.empty(rgb.shape[:2], leaves.dtype)
+    return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
+                           dx, dy, w, params.serpentine, params.space == "linear", out_lut,
+                           diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
+
+
+def _ordered(rgb, colors, top, leaves, params: DitherParams) -> np.ndarray:
+    from .kernels import dither as kernels
+
     # Ordered thresholds act where the cube decides, in sRGB: a threshold added in linear light
     # would cross the cube's boundaries at the wrong place and brighten everything.
-    spread = palette_spread(colors) * SRGB_SCALE * strength
-    offsets = np.rint(threshold_matrix(dither) * spread).astype(np.int64)
+    spread = palette_spread(colors) * SRGB_SCALE * params.strength
+    offsets = np.rint(threshold_matrix(params.mode) * spread).astype(np.int64)
+    out = np.empty(rgb.shape[:2], leaves.dtype)
     return kernels.ordered(rgb, top, leaves, offsets, out)
+
+
+class Dither(NamedTuple):
+    kind: str  # "none", "diffusion" or "ordered" (a pixel's index depends on its colour and
+    # position alone, so unchanged regions of an animation stay unchanged)
+    run: Callable | None  # run(rgb, colors, top, leaves, params) -> indices
+
+
+DITHERS: dict[str, Dither] = {"none": Dither("none", None)}
+DITHERS.update({name: Dither("diffusion", _diffuse) for name in DIFFUSION})
+DITHERS.update({name: Dither("ordered", _ordered) for name in ORDERED})
 
 
 def diffusion_bands(height: int) -> np.ndarray:
@@ -216,6 +236,7 @@ _BLOCKS: dict[int, tuple] = {}
 
 
 def _blocks(cube: np.ndarray, k: int):
+    """The two-level copy of cube the kernels read (see palcli.kernels.dither)."""
     key = id(cube)
     hit = _BLOCKS.get(key)
     if hit is not None and hit[0]() is cube:
@@ -232,21 +253,3 @@ def _blocks(cube: np.ndarray, k: int):
     if largest >= k:
         raise ValueError(f"cube holds palette index {largest} but the palette has {k} colours")
     return top, leaves
-
-
-def _check_rgb(rgb) -> np.ndarray:
-    if not isinstance(rgb, np.ndarray):
-        raise TypeError(f"image must be a numpy array, not {type(rgb).__name__}")
-    if rgb.dtype != np.uint8:
-        raise TypeError(f"image must be uint8, got {rgb.dtype}")
-    if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {rgb.shape}")
-    return np.ascontiguousarray(rgb)
-
-
-def _check_cube(cube) -> None:
-    if not isinstance(cube, np.ndarray) or cube.shape != (256, 256, 256):
-        shape = getattr(cube, "shape", type(cube).__name__)
-        raise ValueError(f"cube must be a (256, 256, 256) array, got {shape}")
-    if cube.dtype not in (np.uint8, np.uint16):
-        raise TypeError(f"cube must be uint8 or uint16, got {cube.dtype}")

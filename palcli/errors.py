@@ -33,3 +33,8 @@ class UsageError(PalcliError, ValueError):
 
 class PalcliWarning(UserWarning):
     """A warning the CLI prints as one 'palcli: warning: ...' line on stderr."""
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by the command line's handler, as KeyboardInterrupt
+    is for SIGINT: clean-up runs on the way out."""

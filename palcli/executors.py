@@ -1,49 +1,30 @@
 """Executors: run tasks in-process or on a local process pool, behind one signature.
 
-    for result in run(tasks, settings, jobs=4, fail_fast=False): ...
+    for result in run_local(tasks, settings, jobs=4, fail_fast=False): ...
 
-Each yields one Result per task, in completion order. Workers are forked processes that inherit
-the parent's mapped cube, ignore SIGINT and read and write files themselves; tasks (paths) go to
-them in small chunks over a pipe, results come back one by one. When the consumer stops (Ctrl-C,
-SIGTERM, or closing the generator) workers are stopped and their temp files removed, so no
-output is ever partial.
+Each yields one Result per task, in completion order. Workers are processes that turn the
+settings' CubeRef into the cube once, ignore SIGINT and read and write files themselves; tasks
+(paths) go to them in small chunks over a pipe, results come back one by one. When the consumer
+stops (Ctrl-C, SIGTERM, or closing the generator) workers are stopped and their temp files
+removed, so no output is ever partial.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 from collections import deque
 from contextlib import contextmanager
 
+from . import engine
 from .plan import Settings, Task
 from .report import ERROR, SKIPPED, Result
-from .worker import convert_one, temp_path
+from .worker import convert_one, prepare, remove_leftovers
 
 NOT_STARTED = "not started: stopped after an earlier error (--fail-fast)"
 _STOP_TIMEOUT = 5.0  # seconds a worker gets to clean up after SIGTERM before SIGKILL
-
-
-class Terminated(BaseException):
-    """Raised in the parent on SIGTERM, as KeyboardInterrupt is on SIGINT."""
-
-
-@contextmanager
-def terminate_raises():
-    """While active, SIGTERM raises Terminated in the main thread (so clean-up runs)."""
-    def handler(signum, frame):
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def default_jobs() -> int:
@@ -53,10 +34,12 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def run(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
-        fail_fast: bool = False):
+def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
+              fail_fast: bool = False):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
-    jobs = min(jobs or default_jobs(), len(tasks))
+    jobs = min(jobs or default_jobs(), len(tasks))  # never more workers than tasks
+    logging.getLogger("palcli").debug("%d inputs on %d process%s", len(tasks), jobs,
+                                      "es" * (jobs != 1))
     if jobs <= 1:
         return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
     return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)
@@ -65,6 +48,8 @@ def run(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
 def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False):
     """Convert the tasks one after another in this process."""
     stopped = False
+    if tasks:
+        prepare(settings)
     for task in tasks:
         if stopped:
             yield Result(task.input, task.output, SKIPPED, NOT_STARTED)
@@ -121,7 +106,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
                         i = w.inflight.popleft()
                         todo.extendleft(reversed(w.inflight))
                         w.inflight.clear()
-                        _remove(temp_path(tasks[i].output, w.process.pid))
+                        remove_leftovers(tasks[i].output, w.process.pid)
                         result = Result(tasks[i].input, tasks[i].output, ERROR,
                                         f"worker process died (exit code {w.process.exitcode})")
                         w = replace(w)
@@ -148,8 +133,8 @@ class _Worker:
         # The parent's ends of the other pipes must not stay open in this child (a dead parent
         # must read as EOF); only fork copies them.
         inherited = [s.conn for s in siblings if s is not self] if fork else []
-        self.process = ctx.Process(target=_serve, args=(child, settings, inherited),
-                                   daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, settings, inherited,
+                                                         _log_level()), daemon=True)
         with _signals_blocked():
             self.process.start()
         child.close()
@@ -191,15 +176,8 @@ def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
             w.process.kill()
             w.process.join()
         for i in w.inflight:
-            _remove(temp_path(tasks[i].output, w.process.pid))
+            remove_leftovers(tasks[i].output, w.process.pid)
         w.conn.close()
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -219,7 +197,22 @@ def _signals_blocked():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _serve(conn, settings: Settings, inherited) -> None:
+def _log_level() -> int | None:
+    """The level of the parent's 'palcli' log handlers, for spawned workers to copy."""
+    logger = logging.getLogger("palcli")
+    return logger.getEffectiveLevel() if logger.handlers else None
+
+
+def _copy_logging(level: int | None) -> None:
+    logger = logging.getLogger("palcli")
+    if level is not None and not logger.handlers:  # spawned: nothing inherited
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("palcli: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(level)
+
+
+def _serve(conn, settings: Settings, inherited, log_level: int | None) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -227,10 +220,10 @@ def _serve(conn, settings: Settings, inherited) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     for c in inherited:
         c.close()
-    # The processes already use every core: one numba thread each, if numba is used at all.
-    if "numba" not in sys.modules:
-        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    engine.one_thread_per_process()
+    _copy_logging(log_level)
     try:
+        prepare(settings)
         while True:
             chunk = conn.recv()
             if chunk is None:
@@ -252,13 +245,6 @@ def _context():
     # once numba's OpenMP threads run in this process (the cube was just built here): a forked
     # child that used OpenMP would abort. Spawned workers map the now cached cube themselves.
     if ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
-            and not _numba_threads_started()):
+            and not engine.numba_state().threads):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
-
-
-def _numba_threads_started() -> bool:
-    if "numba" not in sys.modules:
-        return False
-    parallel = sys.modules.get("numba.np.ufunc.parallel")
-    return parallel is None or bool(getattr(parallel, "_is_initialized", True))

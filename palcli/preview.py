@@ -4,7 +4,7 @@
     sheet.save("sheet.png")
 
 One row per metric; the row starts with the original, then one tile per dither mode, each
-captioned. The image is shrunk to the tile size before it is mapped, so every dither pattern is
+captioned; transparent pixels show a checkerboard. The image is shrunk to the tile size before it is mapped, so every dither pattern is
 shown pixel for pixel, as it would be in a real conversion.
 """
 
@@ -14,46 +14,63 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .dither import DITHERS, check_dither
-from .metrics import METRICS, check_metric
+from ._validate import check_choice, check_image
+from .cube import cube_for
+from .dither import DEFAULT_DITHER_SPACE, DITHERS, DitherParams
+from .metrics import METRICS
+from .palette import load_palette
+from .mapping import map_indices
 
 BACKGROUND = (32, 32, 32)
 TEXT = (230, 230, 230)
 GAP = 8  # between tiles and around the sheet
 CAPTION = 20  # caption strip under each tile
 MIN_TILE = 16
+CHECKER = 8  # pixels per checkerboard square
 
 
 def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None,
                   dithers: Sequence[str] | None = None, *, tile: int = 256,
                   dither_strength: float = 1.0, serpentine: bool = True,
-                  dither_space: str | None = None):
+                  dither_space: str | None = None, alpha_threshold: int = 128):
     """A Pillow RGB image: the original and img mapped onto palette under each metric (rows) and
     each dither mode (columns). metrics/dithers default to every registered one; tile is the
-    longest side of each picture in pixels. Alpha is ignored. Reads and writes no files."""
+    longest side of each picture in pixels. Pixels with alpha below alpha_threshold are drawn
+    as a checkerboard, as convert would make them transparent. Reads and writes no files."""
     from PIL import Image, ImageDraw
 
-    from .palette import load_palette
-    from .quantize import remap
-
-    metrics = _names(metrics, METRICS, check_metric, "metrics")
-    dithers = _names(dithers, DITHERS, check_dither, "dithers")
+    img = check_image(img)
+    if 0 in img.shape[:2]:
+        raise ValueError(f"img must have at least one pixel; got shape {img.shape}")
+    metrics = _names(metrics, METRICS, "metric", "metrics")
+    space = DEFAULT_DITHER_SPACE if dither_space is None else dither_space
+    params = [DitherParams(d, dither_strength, serpentine, space)
+              for d in _names(dithers, DITHERS, "dither", "dithers")]
     if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < MIN_TILE:
         raise ValueError(f"tile must be an integer of at least {MIN_TILE} pixels; got {tile!r}")
+    if isinstance(alpha_threshold, bool) or not isinstance(alpha_threshold, (int, np.integer)) \
+            or not 0 <= alpha_threshold <= 255:
+        raise ValueError(f"alpha_threshold must be an integer in 0..255; got {alpha_threshold!r}")
     pal = load_palette(palette)
     small = _shrink(img, int(tile))
-    h, w = small.shape[:2]
-    cols = 1 + len(dithers)
+    rgb = np.ascontiguousarray(small[..., :3])
+    h, w = rgb.shape[:2]
+    board = _checkerboard(h, w)
+    hidden = small[..., 3] < alpha_threshold if small.shape[2] == 4 else None
+    cols = 1 + len(params)
     sheet = Image.new("RGB", (GAP + cols * (w + GAP), GAP + len(metrics) * (h + CAPTION + GAP)),
                       BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     font = _font()
     for row, metric in enumerate(metrics):
         y = GAP + row * (h + CAPTION + GAP)
-        cells = [("original", small)]
-        cells += [(f"{metric} · {dither}",
-                   remap(small, pal, metric=metric, dither=dither, dither_strength=dither_strength,
-                         serpentine=serpentine, dither_space=dither_space)) for dither in dithers]
+        cube = cube_for(pal, metric).array
+        cells = [("original", _over(small, board))]
+        for p in params:
+            mapped = pal.colors[map_indices(rgb, cube, pal, p)]
+            if hidden is not None:
+                mapped[hidden] = board[hidden]
+            cells.append((f"{metric} · {p.mode}", mapped))
         for col, (caption, pixels) in enumerate(cells):
             x = GAP + col * (w + GAP)
             sheet.paste(Image.fromarray(np.ascontiguousarray(pixels), "RGB"), (x, y))
@@ -61,35 +78,45 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
     return sheet
 
 
-def _names(names, registry, check, what: str) -> list[str]:
+def _names(names, registry, what: str, plural: str) -> list[str]:
     if names is None:
         return list(registry)
     if isinstance(names, str):
         names = [names]
     names = list(dict.fromkeys(names))  # keep order, drop repeats
     if not names:
-        raise ValueError(f"{what} must name at least one entry")
+        raise ValueError(f"{plural} must name at least one entry")
     for name in names:
-        check(name)
+        check_choice(name, registry, what)
     return names
 
 
-def _shrink(img, tile: int) -> np.ndarray:
-    """img as RGB, scaled down (never up) so its longest side is at most tile."""
+def _shrink(img: np.ndarray, tile: int) -> np.ndarray:
+    """img, scaled down (never up) so its longest side is at most tile; alpha kept."""
     from PIL import Image
 
-    if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 \
-            or img.shape[2] not in (3, 4) or 0 in img.shape[:2]:
-        raise ValueError("img must be a non-empty (H, W, 3) or (H, W, 4) uint8 array, got "
-                         f"{getattr(img, 'shape', type(img).__name__)} "
-                         f"{getattr(img, 'dtype', '')}".rstrip())
-    rgb = np.ascontiguousarray(img[..., :3])
-    h, w = rgb.shape[:2]
+    h, w = img.shape[:2]
     scale = tile / max(h, w)
     if scale >= 1:
-        return rgb
+        return img
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.LANCZOS))
+    mode = "RGBA" if img.shape[2] == 4 else "RGB"
+    return np.asarray(Image.fromarray(img, mode).resize(size, Image.Resampling.LANCZOS))
+
+
+def _checkerboard(h: int, w: int) -> np.ndarray:
+    """(h, w, 3) light and dark grey squares of CHECKER pixels: where a picture is transparent."""
+    y, x = np.indices((h, w))
+    light = ((y // CHECKER + x // CHECKER) % 2 == 0)[..., None]
+    return np.where(light, np.uint8(204), np.uint8(153)).astype(np.uint8).repeat(3, axis=2)
+
+
+def _over(img: np.ndarray, board: np.ndarray) -> np.ndarray:
+    """img drawn over the checkerboard by its alpha (as it is, without alpha)."""
+    if img.shape[2] == 3:
+        return img
+    a = img[..., 3:].astype(np.float64) / 255.0
+    return np.rint(img[..., :3] * a + board * (1.0 - a)).astype(np.uint8)
 
 
 def _font():

@@ -1,4 +1,4 @@
-"""Result records, counts, the JSON-lines report and the exit status of a conversion."""
+"""Result records, counts and the exit status of a conversion."""
 
 from __future__ import annotations
 
@@ -25,19 +25,18 @@ class Result:
         return {"input": self.input, "output": self.output, "status": self.status,
                 "error": self.error, "pixels": self.pixels, "seconds": round(self.seconds, 6)}
 
+    def json_line(self) -> str:
+        return json.dumps(self.record()) + "\n"
+
 
 class Report:
-    """Counts results and, given a text stream, writes one JSON line per result as it comes."""
+    """Counts results as they come; the exit status and summary of the whole run."""
 
-    def __init__(self, stream=None):
-        self.stream = stream
+    def __init__(self):
         self.counts = {OK: 0, SKIPPED: 0, ERROR: 0}
 
     def add(self, result: Result) -> None:
         self.counts[result.status] += 1
-        if self.stream is not None:
-            self.stream.write(json.dumps(result.record()) + "\n")
-            self.stream.flush()
 
     @property
     def failed(self) -> int:

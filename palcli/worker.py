@@ -1,7 +1,8 @@
 """convert_one(task, settings) -> Result: read, map, write one image. Never raises for a bad input.
 
-A worker process maps the cube once (get_cube memoizes it) and does its own I/O; only the task
-(paths) and the small Result record cross process boundaries.
+A worker process turns settings.cube (a CubeRef) into the cube once (prepare), then maps every
+task through quantize.map_indices and does its own I/O; only tasks (paths) and small Result
+records cross process boundaries.
 """
 
 from __future__ import annotations
@@ -11,21 +12,29 @@ import os
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
-from .atomic import write_atomic as _write_atomic
+from .atomic import remove_temps, write_atomic
+from .cube import resolve
 from .errors import ImageError, PalcliWarning
-from .plan import SAME_KEEPS, STDIO, Settings, Task
+from .outputs import SAME, keep_format, reads_all_frames
+from .plan import STDIO, Settings, Task
+from .mapping import map_indices
 from .report import ERROR, OK, Result
 
-TEMP_SUFFIX = ".palcli-tmp"
+
+_pending: list[str] = []  # warnings raised while preparing, told with the next result
 
 
-def temp_path(output: str, pid: int | None = None) -> str:
-    """The temp file a process writes before renaming it to output (same directory)."""
-    d, base = os.path.split(output)
-    return os.path.join(d, f".{base}.{os.getpid() if pid is None else pid}{TEMP_SUFFIX}")
+def prepare(settings: Settings) -> None:
+    """Obtain the cube settings name, once per process (a pool's initializer calls this).
+    Its warnings (an unwritable cache dir) travel back with the next result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PalcliWarning)
+        resolve(settings.cube)
+    _pending.extend(str(w.message) for w in caught if issubclass(w.category, PalcliWarning))
 
 
 def convert_one(task: Task, settings: Settings) -> Result:
@@ -44,29 +53,33 @@ def convert_one(task: Task, settings: Settings) -> Result:
             status, error = ERROR, f"cannot write {task.output}: {exc.strerror or exc}"
         except Exception as exc:  # never let one input stop the batch
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
-    messages = tuple(dict.fromkeys(str(w.message) for w in caught
-                                   if issubclass(w.category, PalcliWarning)))
+    messages = tuple(dict.fromkeys(_pending + [str(w.message) for w in caught
+                                               if issubclass(w.category, PalcliWarning)]))
+    _pending.clear()
     return Result(task.input, task.output, status, error, pixels,
                   time.perf_counter() - start, messages)
 
 
 def _convert(task: Task, settings: Settings) -> int:
-    from .cache import get_cube
-    from .images import MULTI_FRAME_OUT, read_frames, write_image
+    from .images import open_frames, write_image  # Pillow: only where images are read
 
     source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
-    fmt = task.format
-    frames, info = read_frames(source, settings.max_pixels, name=task.input,
-                               all_frames=fmt in MULTI_FRAME_OUT or fmt == "same", four=True)
-    if fmt == "same":
-        fmt = SAME_KEEPS.get(info.format or "", "png")
-    cube = get_cube(settings.palette, settings.metric)
-    mapped = [_map(frame, cube, settings, info.alpha) for frame in frames]
+    cube = resolve(settings.cube)
+    mapped, durations = [], []
+    with open_frames(source, settings.max_pixels, name=task.input,
+                     all_frames=partial(reads_all_frames, task.format)) as (info, frames):
+        for frame in frames:  # one decoded frame at a time; its indices are kept
+            idx = map_indices(frame.pixels, cube, settings.palette, settings.dither)
+            mapped.append((idx, np.ascontiguousarray(frame.pixels[..., 3]) if frame.alpha
+                           else None))
+            durations.append(frame.duration)
+    fmt = keep_format(info.format) if task.format == SAME else task.format
 
     def write(fp):
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
-                    durations=info.durations, loop=info.loop, name=task.input,
-                    dithered=settings.dither != "none")
+                    alpha_threshold=settings.alpha_threshold,
+                    durations=durations if info.read > 1 else (), loop=info.loop,
+                    name=task.input, dithered=not settings.dither.exact)
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
@@ -74,31 +87,11 @@ def _convert(task: Task, settings: Settings) -> int:
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
     else:
-        write_atomic(task.output, write)
-    return sum(f.shape[0] * f.shape[1] for f in frames)
+        write_atomic(task.output, write, makedirs=True, follow=True)
+    return sum(idx.size for idx, _ in mapped)
 
 
-def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
-    """(palette indices, transparent mask or None) for one (H, W, 4) frame."""
-    if settings.dither == "none":
-        from .quantize import lookup  # numpy until numba pays for itself (see its docstring)
-
-        idx = lookup(cube, frame)
-    else:
-        from .dither import dither_indices
-
-        rgb = np.ascontiguousarray(frame[..., :3])
-        idx = dither_indices(rgb, settings.palette, cube, settings.dither,
-                             settings.dither_strength, settings.serpentine,
-                             settings.dither_space)
-    mask = None
-    if alpha:
-        mask = frame[..., 3] < settings.alpha_threshold
-        if not mask.any():
-            mask = None
-    return idx, mask
-
-
-def write_atomic(path: str, write) -> None:
-    """Write through temp_path(path), a name the parent can find and remove after a kill."""
-    _write_atomic(path, write, tmp=temp_path(path), makedirs=True)
+def remove_leftovers(output: str, pid: int) -> None:
+    """Remove the temp file a killed worker (pid) may have left beside output."""
+    if output != STDIO:
+        remove_temps(os.path.dirname(output), pid)

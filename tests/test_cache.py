@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from palcli import Palette, cache
+from palcli import cube as cubes
 from palcli.errors import PalcliWarning
 
 PAL = Palette("four", np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 0, 255]], np.uint8))
@@ -50,14 +51,14 @@ def builds(cache_dir, monkeypatch):
         calls.append((len(colors), metric))
         return fake_cube(colors, metric)
 
-    monkeypatch.setattr(cache, "_build", build)
-    monkeypatch.setattr(cache, "_memo", {})
-    monkeypatch.setattr(cache, "_warned", set())
+    monkeypatch.setattr(cubes, "build_cube", build)
+    monkeypatch.setattr(cubes, "_memo", {})
+    monkeypatch.setattr(cubes, "_warned", set())
     return calls
 
 
 def cube_file(palette=PAL, metric="rgb"):
-    return cache.cache_dir() / f"{cache.cube_key(palette, metric)}.cube"
+    return cache.cache_dir() / f"{cubes.cube_key(palette, metric)}.cube"
 
 
 def test_cache_dir_is_read_at_call_time(monkeypatch, tmp_path):
@@ -86,18 +87,17 @@ def test_default_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
 def test_key_depends_on_colours_in_order_and_metric_not_name():
     reordered = Palette("four", PAL.colors[::-1])
     renamed = Palette("other name", PAL.colors)
-    assert cache.cube_key(PAL, "rgb") == cache.cube_key(renamed, "rgb")
-    assert cache.cube_key(PAL, "rgb") != cache.cube_key(reordered, "rgb")
-    assert cache.cube_key(PAL, "rgb") != cache.cube_key(PAL, "oklab")
-    assert cache.cube_key(PAL.colors, "rgb") == cache.cube_key(PAL, "rgb")
+    assert cubes.cube_key(PAL, "rgb") == cubes.cube_key(renamed, "rgb")
+    assert cubes.cube_key(PAL, "rgb") != cubes.cube_key(reordered, "rgb")
+    assert cubes.cube_key(PAL, "rgb") != cubes.cube_key(PAL, "oklab")
     with pytest.raises(ValueError, match="metric"):
-        cache.cube_key(PAL, "nope")
+        cubes.get_cube(PAL, "nope")
 
 
 def test_built_once_written_then_mapped_from_file(builds):
-    first = cache.get_cube(PAL, "rgb")
+    first = cubes.get_cube(PAL, "rgb").array
     assert builds == [(4, "rgb")]
-    assert cache.get_cube(PAL, "rgb") is first  # memo: one mapping per process
+    assert cubes.get_cube(PAL, "rgb").array is first  # memo: one mapping per process
     path = cube_file()
     raw = path.read_bytes()
     assert len(raw) == cache.HEADER_SIZE + 256 ** 3
@@ -106,8 +106,8 @@ def test_built_once_written_then_mapped_from_file(builds):
     mm = np.memmap(path, np.uint8, "r", offset=cache.HEADER_SIZE, shape=(256, 256, 256))
     np.testing.assert_array_equal(mm, fake_cube(PAL.colors, "rgb"))
 
-    cache._memo.clear()  # as a new process would
-    again = cache.get_cube(PAL, "rgb")
+    cubes._memo.clear()  # as a new process would
+    again = cubes.get_cube(PAL, "rgb").array
     assert builds == [(4, "rgb")]
     assert again is not first and not again.flags.writeable
     assert again.shape == (256, 256, 256) and again.dtype == np.uint8
@@ -115,9 +115,9 @@ def test_built_once_written_then_mapped_from_file(builds):
 
 
 def test_uint16_cube_round_trips(builds):
-    cache.get_cube(BIG, "rgb")
-    cache._memo.clear()
-    mapped = cache.get_cube(BIG, "rgb")
+    cubes.get_cube(BIG, "rgb").array
+    cubes._memo.clear()
+    mapped = cubes.get_cube(BIG, "rgb").array
     assert mapped.dtype == np.uint16 and len(builds) == 1
     assert cube_file(BIG).stat().st_size == cache.HEADER_SIZE + 2 * 256 ** 3
     np.testing.assert_array_equal(mapped, fake_cube(BIG.colors, "rgb"))
@@ -172,7 +172,7 @@ def _header_only(path):
 def _other_palettes_cube(path):
     # A complete, valid file, but for another palette, under this palette's name.
     other = Palette("two", np.array([[1, 2, 3], [4, 5, 6]], np.uint8))
-    cache.get_cube(other, "rgb")
+    cubes.get_cube(other, "rgb").array
     os.replace(cube_file(other), path)
 
 
@@ -193,22 +193,22 @@ def _older_format(path):
                                     _header_only, _other_palettes_cube, _older_format])
 def test_damaged_file_is_rebuilt_never_used(builds, damage):
     expected = fake_cube(PAL.colors, "rgb")
-    cache.get_cube(PAL, "rgb")
+    cubes.get_cube(PAL, "rgb").array
     path = cube_file()
     damage(path)
-    cache._memo.clear()
+    cubes._memo.clear()
     n = len(builds)
-    cube = cache.get_cube(PAL, "rgb")
+    cube = cubes.get_cube(PAL, "rgb").array
     assert len(builds) == n + 1  # rebuilt
     np.testing.assert_array_equal(cube, expected)
-    cache._memo.clear()
-    np.testing.assert_array_equal(cache.get_cube(PAL, "rgb"), expected)
+    cubes._memo.clear()
+    np.testing.assert_array_equal(cubes.get_cube(PAL, "rgb").array, expected)
     assert len(builds) == n + 1  # and the rebuilt file is good again
 
 
 def test_directory_made_on_demand(builds, cache_dir):
     assert not cache_dir.exists()
-    cache.get_cube(PAL, "rgb")
+    cubes.get_cube(PAL, "rgb").array
     assert cube_file().is_file()
     assert [p.name for p in cache_dir.iterdir()] == [cube_file().name]  # no temp files left
 
@@ -218,9 +218,9 @@ def test_unwritable_dir_gives_in_memory_cube_and_one_warning(builds, cache_dir):
     cache_dir.write_text("a file where the cache dir should be")  # mkdir fails even for root
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        a = cache.get_cube(PAL, "rgb")
-        b = cache.get_cube(PAL, "oklab")
-        assert cache.get_cube(PAL, "rgb") is a
+        a = cubes.get_cube(PAL, "rgb").array
+        b = cubes.get_cube(PAL, "oklab").array
+        assert cubes.get_cube(PAL, "rgb").array is a
     np.testing.assert_array_equal(a, fake_cube(PAL.colors, "rgb"))
     np.testing.assert_array_equal(b, fake_cube(PAL.colors, "oklab"))
     assert not a.flags.writeable
@@ -235,7 +235,7 @@ def test_full_disk_leaves_no_temp_file(builds, cache_dir, monkeypatch):
 
     monkeypatch.setattr(cache.os, "replace", full)
     with pytest.warns(PalcliWarning, match="No space left") as caught:
-        cube = cache.get_cube(PAL, "rgb")
+        cube = cubes.get_cube(PAL, "rgb").array
     assert str(cache_dir) in str(caught[0].message)
     np.testing.assert_array_equal(cube, fake_cube(PAL.colors, "rgb"))
     assert list(cache_dir.iterdir()) == []
@@ -244,7 +244,7 @@ def test_full_disk_leaves_no_temp_file(builds, cache_dir, monkeypatch):
 CONCURRENT = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from palcli import Palette, cache
+    from palcli import cube as cubes
     sys.path.insert(0, sys.argv[1])
     from test_cache import PAL, fake_cube
 
@@ -252,8 +252,8 @@ CONCURRENT = textwrap.dedent("""
         time.sleep(0.5)  # both processes are building at once
         return fake_cube(colors, metric)
 
-    cache._build = slow_build
-    cube = cache.get_cube(PAL, "rgb")
+    cubes.build_cube = slow_build
+    cube = cubes.get_cube(PAL, "rgb").array
     assert (cube == fake_cube(PAL.colors, "rgb")).all()
     print("ok")
 """)
@@ -269,17 +269,21 @@ def test_two_concurrent_builders_both_succeed(builds, cache_dir):
         assert p.returncode == 0, err
         assert out.strip() == "ok"
     assert [p.name for p in cache_dir.iterdir()] == [cube_file().name]
-    cache.get_cube(PAL, "rgb")
+    cubes.get_cube(PAL, "rgb").array
     assert builds == []  # the file they left is verified and used
 
 
 def test_info_lists_palette_metric_and_size_and_clear_removes_only_cubes(builds, cache_dir):
-    cache.get_cube(PAL, "rgb")
-    cache.get_cube(BIG, "oklab")
+    cubes.get_cube(PAL, "rgb").array
+    cubes.get_cube(BIG, "oklab").array
     (cache_dir / "notes.txt").write_text("not ours")
-    (cache_dir / "junk.cube").write_bytes(b"junk")
+    (cache_dir / "film-look.cube").write_text("LUT_3D_SIZE 2\n")  # another tool's 3D LUT
+    broken = "0" * 32 + ".cube"  # named like a cube, but not one of ours inside
+    (cache_dir / broken).write_bytes(b"junk")
     info = cache.cache_info()
-    (cache_dir / ".0123abcd.k2j4.cube.tmp").write_bytes(b"left by a killed builder")
+    left = f".{cubes.cube_key(PAL, 'oklab')}.cube.palcli-99999999-abcdefgh.tmp"
+    (cache_dir / left).write_bytes(cache.MAGIC + b"left by a killed builder")
+    (cache_dir / ".notes.txt.palcli-1-abcdefgh.tmp").write_bytes(cache.MAGIC)  # not a cube's
     assert info.dir == cache_dir
     got = {(c.palette, c.metric, c.colors, c.size, c.ok) for c in info.cubes}
     assert got == {("four", "rgb", 4, cache.HEADER_SIZE + 256 ** 3, True),
@@ -288,11 +292,13 @@ def test_info_lists_palette_metric_and_size_and_clear_removes_only_cubes(builds,
     assert info.size == 3 * 256 ** 3 + 2 * cache.HEADER_SIZE + 4
 
     freed = cache.clear_cache()
-    assert freed == info.size + len(b"left by a killed builder")
-    assert [p.name for p in cache_dir.iterdir()] == ["notes.txt"]
-    assert cache.cache_info().cubes == []
-    cache.get_cube(PAL, "rgb")
-    assert len(builds) == 3  # the memo was cleared too
+    assert freed == info.size - 4 + len(cache.MAGIC + b"left by a killed builder")
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted(
+        [".notes.txt.palcli-1-abcdefgh.tmp", broken, "film-look.cube", "notes.txt"])
+    assert [c.path.name for c in cache.cache_info().cubes] == [broken]
+    cubes.forget()
+    cubes.get_cube(PAL, "rgb").array
+    assert len(builds) == 3  # the memo was dropped too
 
 
 def test_info_and_clear_on_missing_dir(builds, cache_dir):
@@ -317,7 +323,7 @@ def test_cli_build_info_clear(builds, cache_dir):
     assert r.exit_code == 0
     assert str(cache_dir) in r.output
     line = [ln for ln in r.output.splitlines() if "redmean" in ln][0]
-    assert "inline" in line and "4 colours" in line and "16.0 MiB" in line
+    assert line.split() == ["inline", "redmean", "4", "16.0", "MiB", "ok", cube_file(PAL, "redmean").name]
 
     r = run("clear")
     assert r.exit_code == 0 and "removed 1 cube" in r.output

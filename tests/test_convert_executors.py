@@ -8,11 +8,14 @@ import pytest
 from PIL import Image
 
 from palcli import executors
+from palcli.batch import make_settings
+from palcli.dither import DitherParams
 from palcli.palette import Palette
-from palcli.plan import Settings, Task
+from palcli.plan import Task
 from palcli.report import Result
 
-SETTINGS = Settings(Palette("corners", np.array([[0, 0, 0], [255, 255, 255]], np.uint8)))
+SETTINGS = make_settings(Palette("corners", np.array([[0, 0, 0], [255, 255, 255]], np.uint8)),
+                         "rgb", DitherParams())
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def fake_convert(task, settings):
 
 @pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_every_task_gets_one_record_and_identical_files(tasks, jobs):
-    results = list(executors.run(tasks, SETTINGS, jobs=jobs))
+    results = list(executors.run_local(tasks, SETTINGS, jobs=jobs))
     assert sorted(r.input for r in results) == sorted(t.input for t in tasks)
     assert {r.status for r in results} == {"ok"}
     got = [open(t.output, "rb").read() for t in tasks]

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from palcli import load_palette, remap
-from palcli.cache import get_cube
+from palcli.cube import get_cube
 from palcli.dither import (BAND_ROWS, DEFAULT_DITHER_SPACE, DIFFUSION, DIFFUSION_TABLES,
                            DITHER_SPACES, DITHERS, ORDERED, WARM_ROWS, bayer_matrix, blue_noise,
-                           diffusion_bands, dither_indices, palette_spread, threshold_matrix)
+                           DitherParams, diffusion_bands, dither_indices, palette_spread,
+                           threshold_matrix)
 from reference import nearest_rgb_fast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +119,20 @@ def ref_ordered(img, pal, dither, strength):
     return out
 
 
+def indices(img, pal, cube, dither, strength=1.0, serpentine=True, space=DEFAULT_DITHER_SPACE):
+    """dither_indices with the parameters spelled out, as the tests below vary them."""
+    return dither_indices(np.ascontiguousarray(img), pal, cube,
+                          DitherParams(dither, strength, serpentine, space))
+
+
 # -- registry and matrices -------------------------------------------------------------------------
 
 def test_registry_lists_every_mode_once():
-    assert DITHERS[0] == "none"
-    assert DITHERS == ("none",) + DIFFUSION + ORDERED
+    assert list(DITHERS)[0] == "none"
+    assert tuple(DITHERS) == ("none",) + DIFFUSION + ORDERED
     assert len(set(DITHERS)) == 13
+    assert {DITHERS[d].kind for d in DIFFUSION} == {"diffusion"}
+    assert {DITHERS[d].kind for d in ORDERED} == {"ordered"}
     assert DITHER_SPACES == ("srgb", "linear") and DEFAULT_DITHER_SPACE in DITHER_SPACES
 
 
@@ -211,9 +220,9 @@ def test_palette_spread_is_the_step_between_neighbours(colors, spread):
 @pytest.mark.parametrize("space", DITHER_SPACES)
 def test_diffusion_matches_the_reference(dither, space):
     img = _image(9, 13, seed=len(dither))
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for serpentine, strength in ((True, 1.0), (False, 1.0), (True, 0.4)):
-        got = dither_indices(img, PAL, cube, dither, strength, serpentine, space)
+        got = indices(img, PAL, cube, dither, strength, serpentine, space)
         want = ref_diffuse(img, PAL, dither, strength, serpentine, space)
         assert np.array_equal(got, want), (serpentine, strength)
 
@@ -222,8 +231,8 @@ def test_diffusion_matches_the_reference(dither, space):
 def test_tall_images_are_diffused_in_bands_like_the_reference(dither, space):
     img = _image(4 * BAND_ROWS + 41, 5, seed=9)
     assert len(diffusion_bands(img.shape[0])) == 5
-    cube = get_cube(PAL, "rgb")
-    got = dither_indices(img, PAL, cube, dither, 1.0, True, space)
+    cube = get_cube(PAL, "rgb").array
+    got = indices(img, PAL, cube, dither, 1.0, True, space)
     assert np.array_equal(got, ref_diffuse(img, PAL, dither, 1.0, True, space))
 
 
@@ -239,8 +248,8 @@ def test_bands_cover_every_row_once(height):
 def test_band_seams_do_not_show(level):
     # Flat grey: every 4x4 block should be as close to it as any other, blocks at seams included.
     img = np.full((4 * BAND_ROWS, 128, 3), level, np.uint8)
-    cube = get_cube(BW, "rgb")
-    idx = dither_indices(img, BW, cube, "floyd-steinberg", space="srgb").astype(np.float64)
+    cube = get_cube(BW, "rgb").array
+    idx = indices(img, BW, cube, "floyd-steinberg", space="srgb").astype(np.float64)
     blocks = np.abs((255 * idx - level).reshape(-1, 4, 32, 4).mean(axis=(1, 3))).mean(1)
     seams = diffusion_bands(img.shape[0])[1:-1] // 4
     assert len(seams) == 3
@@ -251,9 +260,9 @@ def test_band_seams_do_not_show(level):
 @pytest.mark.parametrize("dither", ORDERED)
 def test_ordered_matches_the_reference(dither):
     img = _image(20, 70, seed=3)  # wider than a tile, and not a multiple of one
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for strength in (1.0, 0.3):
-        got = dither_indices(img, PAL, cube, dither, strength)
+        got = indices(img, PAL, cube, dither, strength)
         assert np.array_equal(got, ref_ordered(img, PAL, dither, strength))
 
 
@@ -285,52 +294,52 @@ def _brightness(levels, space):
 def test_gradients_keep_their_mean_brightness(space):
     # A dark ramp: without dithering it all falls to black and white at 128, far from its mean.
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     want = _brightness(img[..., 0], space)
-    none = _brightness(BW[dither_indices(img, BW, cube, "none")][..., 0], space)
+    none = _brightness(BW[indices(img, BW, cube, "none")][..., 0], space)
     assert abs(none - want) > 0.05
     # Ordered thresholds act in sRGB whatever the space; Atkinson drops 1/4 of the error by design.
     modes = [d for d in DIFFUSION if d != "atkinson"] + (list(ORDERED) if space == "srgb" else [])
     for dither in modes:
-        idx = dither_indices(img, BW, cube, dither, 1.0, True, space)
+        idx = indices(img, BW, cube, dither, 1.0, True, space)
         got = _brightness(BW[idx][..., 0], space)
         assert abs(got - want) <= 0.02, (dither, got, want)
 
 
 def test_linear_space_is_right_in_linear_light_and_srgb_space_is_not():
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     want = _brightness(img[..., 0], "linear")
-    lin = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="linear")][..., 0],
+    lin = _brightness(BW[indices(img, BW, cube, "floyd-steinberg", space="linear")][..., 0],
                       "linear")
-    srgb = _brightness(BW[dither_indices(img, BW, cube, "floyd-steinberg", space="srgb")][..., 0],
+    srgb = _brightness(BW[indices(img, BW, cube, "floyd-steinberg", space="srgb")][..., 0],
                        "linear")
     assert abs(lin - want) < 0.01 < abs(srgb - want)
 
 
-@pytest.mark.parametrize("dither", DITHERS[1:])
+@pytest.mark.parametrize("dither", list(DITHERS)[1:])
 def test_strength_zero_is_no_dither(dither):
     img = _image(16, 24)
-    cube = get_cube(PAL, "rgb")
-    plain = dither_indices(img, PAL, cube, "none")
-    assert np.array_equal(dither_indices(img, PAL, cube, dither, 0.0), plain)
+    cube = get_cube(PAL, "rgb").array
+    plain = indices(img, PAL, cube, "none")
+    assert np.array_equal(indices(img, PAL, cube, dither, 0.0), plain)
     assert np.array_equal(plain, nearest_rgb_fast(img.reshape(-1, 3), PAL).reshape(16, 24))
 
 
 def test_strength_scales_the_effect():
     img = _ramp(0, 160)
-    cube = get_cube(BW, "rgb")
+    cube = get_cube(BW, "rgb").array
     for dither in ("floyd-steinberg", "bayer8"):
-        plain = dither_indices(img, BW, cube, "none")
-        changed = [(dither_indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
+        plain = indices(img, BW, cube, "none")
+        changed = [(indices(img, BW, cube, dither, s) != plain).mean() for s in (0.25, 1.0)]
         assert 0 < changed[0] < changed[1]
 
 
 def test_serpentine_changes_the_scan():
     img = _image(30, 40)
-    cube = get_cube(PAL, "rgb")
-    a = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=True)
-    b = dither_indices(img, PAL, cube, "floyd-steinberg", serpentine=False)
+    cube = get_cube(PAL, "rgb").array
+    a = indices(img, PAL, cube, "floyd-steinberg", serpentine=True)
+    b = indices(img, PAL, cube, "floyd-steinberg", serpentine=False)
     assert np.array_equal(a[0], b[0]) and not np.array_equal(a, b)
 
 
@@ -338,14 +347,14 @@ def test_same_input_same_bytes_whatever_the_thread_count():
     import numba
 
     img = _image(300, 200)
-    cube = get_cube("pico-8", "rgb")
+    cube = get_cube("pico-8", "rgb").array
     pal = load_palette("pico-8").colors
     before = numba.get_num_threads()
     try:
         runs = []
         for threads in (1, numba.config.NUMBA_NUM_THREADS, 1):
             numba.set_num_threads(threads)
-            runs.append([dither_indices(img, pal, cube, d).tobytes() for d in DITHERS])
+            runs.append([indices(img, pal, cube, d).tobytes() for d in DITHERS])
     finally:
         numba.set_num_threads(before)
     assert runs[0] == runs[1] == runs[2]
@@ -354,48 +363,50 @@ def test_same_input_same_bytes_whatever_the_thread_count():
 def test_rgba_and_non_contiguous_input():
     img = _image(20, 30)
     rgba = np.dstack([img, np.full(img.shape[:2], 7, np.uint8)])
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for dither in ("floyd-steinberg", "bayer4"):
-        want = dither_indices(img, PAL, cube, dither)
-        assert np.array_equal(dither_indices(rgba, PAL, cube, dither), want)
-        assert np.array_equal(dither_indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
+        want = indices(img, PAL, cube, dither)
+        assert np.array_equal(indices(rgba, PAL, cube, dither), want)
+        assert np.array_equal(indices(img[:, ::-1][:, ::-1], PAL, cube, dither), want)
 
 
 def test_more_than_256_colours_gives_uint16_indices():
     rng = np.random.default_rng(5)
     pal = rng.integers(0, 256, (300, 3), dtype=np.uint8)
     img = _image(12, 17)
-    cube = get_cube(pal, "rgb")
+    cube = get_cube(pal, "rgb").array
     for dither in ("floyd-steinberg", "blue-noise"):
-        idx = dither_indices(img, pal, cube, dither)
+        idx = indices(img, pal, cube, dither)
         assert idx.dtype == np.uint16 and idx.max() < 300
-    assert np.array_equal(dither_indices(img, pal, cube, "sierra-lite", space="linear"),
+    assert np.array_equal(indices(img, pal, cube, "sierra-lite", space="linear"),
                           ref_diffuse(img, pal, "sierra-lite", 1.0, True, "linear"))
 
 
 def test_empty_image():
-    cube = get_cube(PAL, "rgb")
+    cube = get_cube(PAL, "rgb").array
     for dither in ("floyd-steinberg", "bayer2"):
-        assert dither_indices(np.zeros((0, 5, 3), np.uint8), PAL, cube, dither).shape == (0, 5)
+        assert indices(np.zeros((0, 5, 3), np.uint8), PAL, cube, dither).shape == (0, 5)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"dither": "ordered"}, ValueError, "dither must be one of"),
-    ({"strength": 1.5}, ValueError, "dither_strength must be in 0..1"),
-    ({"strength": float("nan")}, ValueError, "dither_strength"),
-    ({"strength": "1"}, TypeError, "dither_strength must be a number"),
-    ({"space": "lab"}, ValueError, "dither_space must be one of srgb, linear"),
-    ({"rgb": np.zeros((4, 4, 3), np.float32)}, TypeError, "image must be uint8"),
-    ({"rgb": np.zeros((4, 4), np.uint8)}, ValueError, "image must have shape"),
-    ({"cube": np.zeros((16, 16, 16), np.uint8)}, ValueError, "cube must be a"),
-    ({"palette": PAL[:3]}, ValueError, "but the palette has 3 colours"),
+    ({"mode": "ordered"}, ValueError, "dither must be one of none, floyd-steinberg, .*; got 'ordered'"),
+    ({"strength": 1.5}, ValueError, "dither_strength must be in 0..1; got 1.5"),
+    ({"strength": float("nan")}, ValueError, "dither_strength must be in 0..1; got nan"),
+    ({"strength": "1"}, TypeError, "dither_strength must be a number in 0..1; got str"),
+    ({"serpentine": "yes"}, TypeError, "serpentine must be True or False; got 'yes'"),
+    ({"space": "lab"}, ValueError, "dither_space must be one of srgb, linear; got 'lab'"),
 ])
-def test_bad_arguments_are_named(kwargs, error, match):
-    args = {"rgb": _image(4, 4), "palette": PAL, "cube": get_cube(PAL, "rgb"),
-            "dither": "floyd-steinberg", "strength": 1.0, "serpentine": True, "space": None}
+def test_bad_parameters_are_named(kwargs, error, match):
+    args = {"mode": "floyd-steinberg", "strength": 1.0, "serpentine": True, "space": "linear"}
     args.update(kwargs)
     with pytest.raises(error, match=match):
-        dither_indices(**args)
+        DitherParams(**args)
+
+
+def test_a_cube_of_another_palette_is_refused():
+    cube = get_cube(PAL, "rgb").array
+    with pytest.raises(ValueError, match="but the palette has 3 colours"):
+        indices(_image(4, 4), PAL[:3], cube, "floyd-steinberg")
 
 
 def test_linear_tables_round_trip_every_level_and_never_go_back():

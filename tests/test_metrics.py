@@ -7,7 +7,10 @@ from palcli.metrics import DEFAULT_METRIC, METRICS, check_metric
 
 def test_registry_is_the_spec_table():
     assert list(METRICS) == ["rgb", "redmean", "cie76", "ciede2000", "oklab"]
-    assert all(isinstance(v, str) and v for v in METRICS.values())
+    assert all(isinstance(m.description, str) and m.description for m in METRICS.values())
+    assert all(callable(m.build) for m in METRICS.values())
+    # The float metrics carry the space their distances live in; the integer ones do not.
+    assert [name for name, m in METRICS.items() if m.space] == ["cie76", "ciede2000", "oklab"]
     assert DEFAULT_METRIC == "rgb"
 
 

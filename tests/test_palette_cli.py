@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import palcli.cli_palette as cli_palette
+import palcli.cli.palette as cli_palette
 from palcli import builtin, load_palette
 from palcli.cli import cli
 

@@ -56,12 +56,39 @@ def test_large_images_are_shrunk_before_mapping_small_ones_never_grown():
     assert small.size == (GAP + 2 * (12 + GAP), GAP + 10 + CAPTION + GAP)
 
 
-def test_alpha_is_ignored_and_output_is_deterministic():
+def test_opaque_alpha_changes_nothing_and_output_is_deterministic():
     img = _img()
-    rgba = np.dstack([img, np.zeros(img.shape[:2], np.uint8)])
+    rgba = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
     a = contact_sheet(img, "gameboy", ["rgb"], ["atkinson", "blue-noise"])
     b = contact_sheet(rgba, "gameboy", ["rgb"], ["atkinson", "blue-noise"])
     assert a.tobytes() == b.tobytes()
+    assert contact_sheet(img, "gameboy", ["rgb"], ["atkinson"]).tobytes() == \
+        contact_sheet(img, "gameboy", ["rgb"], ["atkinson"]).tobytes()
+
+
+def test_transparent_pixels_show_the_checkerboard_in_every_tile():
+    # 80% transparent pixels hide colours that must not show in any tile; the threshold decides
+    # what is transparent, as it does in convert.
+    img = np.zeros((32, 48, 4), np.uint8)
+    img[..., 0] = 255  # pure red under the transparency: not in the Game Boy's greens
+    img[..., 3] = 51
+    img[:, :8, 3] = 255  # an opaque strip on the left
+    sheet = np.asarray(contact_sheet(img, "gameboy", ["rgb"], ["none", "bayer4"], tile=48))
+    greys = {(204, 204, 204), (153, 153, 153)}
+    for col in range(3):  # the original, then each dither
+        x = GAP + col * (48 + GAP)
+        tile = sheet[GAP:GAP + 32, x:x + 48]
+        hidden = {tuple(p) for p in tile[:, 8:].reshape(-1, 3)}
+        if col == 0:  # the original is drawn over the board by its alpha: reddish greys
+            assert all(p[0] > p[1] for p in hidden)
+        else:
+            assert hidden == greys, col
+            assert {tuple(p) for p in tile[:, :8].reshape(-1, 3)}.isdisjoint(greys)
+    # alpha 51 is above a threshold of 40: then nothing is transparent
+    opaque = np.asarray(contact_sheet(img, "gameboy", ["rgb"], ["none"], tile=48,
+                                      alpha_threshold=40))
+    tile = opaque[GAP:GAP + 32, GAP + 48 + GAP:GAP + 2 * 48 + GAP]
+    assert {tuple(p) for p in tile.reshape(-1, 3)}.isdisjoint(greys)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -76,7 +103,7 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_bad_image():
-    with pytest.raises(ValueError, match="img must be"):
+    with pytest.raises(ValueError, match=r"img must have shape \(H, W, 3\) or \(H, W, 4\); got \(4, 4\)"):
         contact_sheet(np.zeros((4, 4), np.uint8), "pico-8")
 
 

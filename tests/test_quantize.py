@@ -1,6 +1,5 @@
 """quantize(), remap() and lookup(): exact answers, both engines, RGBA, dtypes, validation."""
 
-import importlib
 import os
 import subprocess
 import sys
@@ -10,13 +9,13 @@ import numpy as np
 import pytest
 
 import palcli
-from palcli import Palette, quantize, remap
+from palcli import Palette, engine, quantize, remap
+from palcli import mapping as qmod
 from palcli.metrics import METRICS
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reference  # noqa: E402
 
-qmod = importlib.import_module("palcli.quantize")  # the package's name 'quantize' is the function
 
 RNG = np.random.default_rng(20260101)
 PAL16 = Palette("p16", RNG.integers(0, 256, (16, 3), dtype=np.uint8))
@@ -38,7 +37,7 @@ def image(h=37, w=53, channels=3, seed=0):
 def built(metric):
     """The metrics whose cube builder exists in this tree (the others are skipped)."""
     try:
-        from palcli.cache import get_cube
+        from palcli.cube import get_cube
 
         get_cube(Palette("probe", np.array([[0, 0, 0], [255, 255, 255]], np.uint8)), metric)
     except NotImplementedError:
@@ -65,10 +64,10 @@ def test_exact_against_brute_force(metric, palette):
 
 
 def test_each_metric_reaches_its_own_cube(cache_dir, monkeypatch):
-    from palcli import cache
+    from palcli import cube as cubes
 
-    monkeypatch.setattr(cache, "_memo", {})
-    monkeypatch.setattr(cache, "_build", lambda colors, metric: np.full(
+    monkeypatch.setattr(cubes, "_memo", {})
+    monkeypatch.setattr(cubes, "build_cube", lambda colors, metric: np.full(
         (256, 256, 256), list(METRICS).index(metric), np.uint8))
     img = image()
     for i, metric in enumerate(METRICS):
@@ -84,9 +83,9 @@ def test_ties_go_to_the_lowest_index():
 @pytest.mark.parametrize("palette", [PAL16, PAL300], ids=["uint8", "uint16"])
 @pytest.mark.parametrize("channels", [3, 4])
 def test_lookup_engines_agree_with_cube(engine, palette, channels):
-    from palcli.cache import get_cube
+    from palcli.cube import get_cube
 
-    cube = get_cube(palette)
+    cube = get_cube(palette).array
     img = image(channels=channels, seed=3)
     got = qmod.lookup(cube, img, engine=engine)
     assert got.dtype == cube.dtype and got.shape == img.shape[:2]
@@ -106,9 +105,9 @@ def test_uint16_indices_for_more_than_256_colours():
                                   reference.nearest_rgb_fast(img.reshape(-1, 3), PAL300.colors))
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-def test_rgba_alpha_ignored_by_distance_and_passed_through_by_remap(engine, monkeypatch):
-    monkeypatch.setattr(qmod, "_use_numba", lambda pixels: engine == "numba")
+@pytest.mark.parametrize("which", ["numpy", "numba"])
+def test_rgba_alpha_ignored_by_distance_and_passed_through_by_remap(which, monkeypatch):
+    monkeypatch.setattr(engine, "use_numba", lambda pixels: which == "numba")
     rgba = image(channels=4, seed=5)
     rgb = np.ascontiguousarray(rgba[..., :3])
     np.testing.assert_array_equal(quantize(rgba, PAL16), quantize(rgb, PAL16))
@@ -143,7 +142,7 @@ def test_empty_image():
     (dict(img=[[[0, 0, 0]]]), TypeError, "img must be a numpy array"),
     (dict(palette=42), TypeError, "palette must be"),
     (dict(palette=np.zeros((4, 4), np.uint8)), TypeError, "palette array must have shape"),
-    (dict(palette=np.zeros((0, 3), np.uint8)), ValueError, "empty"),
+    (dict(palette=np.zeros((0, 3), np.uint8)), ValueError, "no colours found"),
     (dict(palette="no-such-palette"), ValueError, "no-such-palette"),
     (dict(metric="euclid"), ValueError, "metric must be one of"),
     (dict(dither="sparkle"), ValueError, "dither must be one of"),
@@ -163,48 +162,20 @@ def test_bad_arguments_name_the_argument(func, kwargs, error, words):
 
 def test_lookup_validates_cube_and_engine():
     img = np.zeros((2, 2, 3), np.uint8)
-    with pytest.raises(ValueError, match="cube must be"):
+    with pytest.raises(ValueError, match=r"cube must have shape \(256, 256, 256\); got \(16, 16, 16\)"):
         qmod.lookup(np.zeros((16, 16, 16), np.uint8), img)
-    with pytest.raises(ValueError, match="cube must be"):
+    with pytest.raises(TypeError, match="cube must have dtype uint8 or uint16; got int32"):
         qmod.lookup(np.zeros((256, 256, 256), np.int32), img)
-    with pytest.raises(ValueError, match="engine"):
+    with pytest.raises(ValueError, match="engine must be one of numba, numpy; got 'gpu'"):
         qmod.lookup(np.zeros((256, 256, 256), np.uint8), img, engine="gpu")
 
 
 def test_dither_goes_through_the_dither_module():
     img = image()
-    try:
-        from palcli.dither import dither_indices  # noqa: F401
-    except ImportError:
-        with pytest.raises(NotImplementedError, match="floyd-steinberg"):
-            quantize(img, PAL16, dither="floyd-steinberg")
-        return
     idx = quantize(img, PAL16, dither="floyd-steinberg")
     assert idx.shape == img.shape[:2] and idx.dtype == np.uint8 and idx.max() < 16
     out = remap(image(channels=4), PAL16, dither="bayer4")
     assert set(map(tuple, out[..., :3].reshape(-1, 3))) <= set(map(tuple, PAL16.colors))
-
-
-def test_engine_choice_by_cost(monkeypatch):
-    monkeypatch.setattr(qmod, "_numpy_pixels", 0)
-    monkeypatch.setattr(qmod, "_numba_started", lambda: False)
-    modules = {k: v for k, v in sys.modules.items()
-               if k not in ("numba", "palcli.kernels.lookup")}
-    monkeypatch.setattr(sys, "modules", modules)
-    assert not qmod._use_numba(1_000_000)  # one photo: numpy, no numba import
-    assert qmod._use_numba(500_000_000)  # one huge image pays for the import
-    monkeypatch.setattr(qmod, "_numpy_pixels", 200_000_000)
-    assert qmod._use_numba(1_000)  # many photos already mapped
-    monkeypatch.setattr(qmod, "_numpy_pixels", 0)
-    modules["palcli.kernels.lookup"] = object()
-    assert qmod._use_numba(1_000)  # kernel already loaded: always
-
-
-def test_numba_runtime_started_is_detected():
-    from palcli.cube import build_cube
-
-    build_cube(np.array([[0, 0, 0], [9, 9, 9]], np.uint8), "rgb", engine="numba")  # a kernel runs
-    assert qmod._numba_started()
 
 
 SMALL_JOB = textwrap.dedent("""
@@ -229,11 +200,11 @@ def test_import_and_small_cached_job_do_not_import_numba():
 
 
 def test_kernels_compile_once_per_index_dtype():
-    from palcli.cache import get_cube
+    from palcli.cube import get_cube
     from palcli.kernels import lookup as kernels
 
     for pal in (PAL16, PAL300):
-        cube = get_cube(pal)
+        cube = get_cube(pal).array
         for img in (image(), image(channels=4)):
             for writeable in (True, False):
                 img.flags.writeable = writeable
@@ -247,11 +218,11 @@ def test_kernels_compile_once_per_index_dtype():
 @pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("palette", [PAL16, PAL300], ids=["uint8", "uint16"])
 def test_images_split_over_threads_give_the_same_answer(palette, channels, monkeypatch):
-    from palcli.cache import get_cube
+    from palcli.cube import get_cube
 
-    monkeypatch.setattr(qmod, "_CHUNK_PIXELS", 1000)  # split even this small image
-    monkeypatch.setattr(qmod, "_use_numba", lambda pixels: True)
-    cube = get_cube(palette)
+    monkeypatch.setattr(engine, "CHUNK_PIXELS", 1000)  # split even this small image
+    monkeypatch.setattr(engine, "use_numba", lambda pixels: True)
+    cube = get_cube(palette).array
     img = image(101, 73, channels, seed=9)
     want = cube[img[..., 0], img[..., 1], img[..., 2]]
     np.testing.assert_array_equal(qmod.lookup(cube, img), want)
@@ -265,9 +236,9 @@ def test_images_split_over_threads_give_the_same_answer(palette, channels, monke
 @pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("offset", [0, 1], ids=["aligned", "unaligned"])
 def test_numba_lookup_any_width_and_alignment(width, channels, offset):
-    from palcli.cache import get_cube
+    from palcli.cube import get_cube
 
-    cube = get_cube(PAL300)
+    cube = get_cube(PAL300).array
     src = image(3, width, channels, seed=width)
     buf = np.zeros(src.size + 8, np.uint8)
     img = buf[offset:offset + src.size].reshape(src.shape)  # data at an odd address when offset=1
@@ -276,35 +247,14 @@ def test_numba_lookup_any_width_and_alignment(width, channels, offset):
                                   cube[src[..., 0], src[..., 1], src[..., 2]])
 
 
-def test_spans_cover_every_pixel_once(monkeypatch):
-    import numba
-
-    monkeypatch.setattr(qmod, "_CHUNK_PIXELS", 10)
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
-    seen = np.zeros(1001, int)
-
-    def kernel(arr, lo, hi):
-        arr[lo:hi] += 1
-
-    qmod._spans(kernel, (seen,), 1001)
-    assert (seen == 1).all()
-
-    def failing(arr, lo, hi):
-        if lo == 500:
-            raise RuntimeError("chunk 50")
-
-    with pytest.raises(RuntimeError, match="chunk 50"):
-        qmod._spans(failing, (seen,), 1001)
-
-
 ALL_COLOURS = np.arange(1 << 24, dtype=np.uint32).view(np.uint8).reshape(4096, 4096, 4)[..., 2::-1]
 
 
 @pytest.mark.parametrize("palette", [PAL16, PAL300, TIES], ids=["uint8", "uint16", "ties"])
 def test_numba_lookup_is_the_cube_for_every_colour(palette):
-    from palcli.cache import get_cube
+    from palcli.cube import get_cube
 
-    cube = get_cube(palette)
+    cube = get_cube(palette).array
     img = np.ascontiguousarray(ALL_COLOURS)  # pixel r << 16 | g << 8 | b, in cube order
     got = qmod.lookup(cube, img, engine="numba")
     np.testing.assert_array_equal(got.reshape(-1), cube.reshape(-1))

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import PaletteError
 from . import act, ase, gpl, hexfile, image, jsonfmt, pal, paintnet
-from ._common import MAX_COLORS, atomic_write
+from ._common import atomic_write
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Format:
     check: Callable | None = None  # check(palette, path): refuse before anything is written
 
 
-FORMATS: dict[str, Format] = {
+PALETTE_FORMATS: dict[str, Format] = {
     ".gpl": Format("GIMP palette", gpl.read, gpl.write),
     ".json": Format("JSON list of hex colours, {\"colors\": [...]} or lospec export",
                     jsonfmt.read, jsonfmt.write),
@@ -41,8 +41,8 @@ FORMATS: dict[str, Format] = {
     ".gif": Format("image: indexed palette or distinct colours", image.read),
     ".bmp": Format("image: indexed palette or distinct colours", image.read),
 }
-READERS: dict[str, Callable] = {s: f.read for s, f in FORMATS.items() if f.read}
-WRITERS: dict[str, Callable] = {s: f.write for s, f in FORMATS.items() if f.write}
+READERS: dict[str, Callable] = {s: f.read for s, f in PALETTE_FORMATS.items() if f.read}
+WRITERS: dict[str, Callable] = {s: f.write for s, f in PALETTE_FORMATS.items() if f.write}
 
 
 def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
@@ -53,16 +53,13 @@ def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
         raise PaletteError(str(path), f"unknown palette format {path.suffix!r} (known: {known})")
     if not path.is_file():
         raise PaletteError(str(path), "no such file")
-    name, colors = reader(path)
-    if not 1 <= len(colors) <= MAX_COLORS:  # readers check too; this guards every one of them
-        raise PaletteError(str(path), f"{len(colors)} colours; a palette has 1..{MAX_COLORS}")
-    return name, colors
+    return reader(path)
 
 
 def write_palette_file(palette, path: Path) -> None:
     """Write palette to path in the format its suffix names; atomically, nothing on error."""
     path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = PALETTE_FORMATS.get(path.suffix.lower())
     if fmt is None or fmt.write is None:
         known = ", ".join(WRITERS)
         raise PaletteError(str(path), f"cannot write palette format {path.suffix!r} (writable: {known})")

@@ -10,7 +10,6 @@ import numpy as np
 from ..atomic import write_atomic
 from ..errors import PaletteError
 
-MAX_COLORS = 65536
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -39,11 +38,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def as_colors(colors, source) -> np.ndarray:
-    """(r, g, b) rows as a (K, 3) uint8 array; empty or oversized palettes are errors."""
-    if len(colors) == 0:
-        raise PaletteError(str(source), "no colours found")
-    if len(colors) > MAX_COLORS:
-        raise PaletteError(str(source), f"{len(colors)} colours; at most {MAX_COLORS} are allowed")
+    """(r, g, b) rows as a (K, 3) uint8 array (Palette checks the count, naming source)."""
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)
 
 

@@ -12,12 +12,14 @@ fits (so reading it back gives the same colours, duplicates included), RGB other
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PaletteError
-from ._common import MAX_COLORS, as_colors
+from ..errors import PalcliWarning, PaletteError
+from ._common import as_colors
+
 
 def read(path: Path):
     from PIL import Image, UnidentifiedImageError
@@ -69,8 +71,9 @@ def _first_seen(im, source: str) -> np.ndarray:
         raise PaletteError(source, "no colours found: every pixel is fully transparent")
     packed = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8) | pixels[:, 2]
     values, first = np.unique(packed, return_index=True)
-    if len(values) > MAX_COLORS:
-        raise PaletteError(source, f"{len(values)} distinct colours; at most {MAX_COLORS} are allowed")
+    if len(values) > 256:
+        warnings.warn(f"{source}: not an indexed image; its {len(values)} distinct colours "
+                      f"became the palette", PalcliWarning, stacklevel=4)
     ordered = values[np.argsort(first)]
     return np.stack([(ordered >> 16) & 255, (ordered >> 8) & 255, ordered & 255], axis=1).astype(np.uint8)
 

@@ -6,7 +6,8 @@ Blocks and pruning as in cube_int.py; cells and colours in CIELAB by cube_lab.py
 import numpy as np
 from numba import njit
 
-from .cube_int import _FN, _NC, _NF, COARSE, FINE, _fill, _keep
+from ..engine import spans
+from .cube_int import _FN, _NC, _NF, COARSE, FINE, TASK_CELLS, TASKS, _fill, _keep
 from .cube_lab import MARGIN, _cell_box, _corner_box, _space_block
 
 # --- ciede2000 ----------------------------------------------------------------------------------
@@ -439,13 +440,24 @@ def _chroma(x, n, xc):
         xc[i] = _hypot(x[1, i], x[2, i])
 
 
+def build_de00(col, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
+    """Fill out with ids[k] for the CIEDE2000-nearest col[k] (K,3 int64); (T .. lin) describe
+    CIELAB as for build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues. On
+    numba's threads."""
+    from ..cube_numpy import coordinates
+
+    lab = coordinates(col, T, A, P, o, mode, eps, kappa, lin)
+    chroma = np.sqrt(lab[1] * lab[1] + lab[2] * lab[2])
+    hue = np.degrees(np.arctan2(lab[2], lab[1]))
+    spans(build_de00_span, (lab, chroma, hue, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax,
+                            out), TASKS, unit=TASK_CELLS)
+
+
 @njit(cache=True, nogil=True)
-def build_de00(lab, labc, labh, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out, first,
-               last):
-    """Fill the coarse blocks first..last-1 of out with ids[k] for the CIEDE2000-nearest colour
-    k. lab (3, K) are the colours' CIELAB coordinates, labc their
-    chromas hypot(a, b), labh their hues in degrees; (T .. lin) describe CIELAB as for
-    build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues."""
+def build_de00_span(lab, labc, labh, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out,
+                    first, last):
+    """build_de00 for the coarse blocks first..last-1, from the colours' CIELAB coordinates lab
+    (3, K), their chromas hypot(a, b) labc and hues in degrees labh."""
     k_all = lab.shape[1]
     fwork = np.empty((3, k_all))
     lo = fwork[0]

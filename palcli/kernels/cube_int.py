@@ -4,8 +4,8 @@ This module holds the block layout and the helpers every metric shares (_keep, _
 builder for the integer metrics rgb and redmean. cube_lab.py builds cie76 and oklab,
 cube_de00.py ciede2000.
 
-The cube is cut into 32^3-cell blocks (TASKS of them: a builder fills tasks first..last-1, and
-the caller shares them out among threads, since the kernels release the GIL) and those into
+The cube is cut into 32^3-cell blocks (TASKS of them: a span kernel fills tasks first..last-1,
+and engine.spans shares them out among threads, since the kernels release the GIL) and those into
 8^3-cell blocks (through 16^3 for the integer metrics, and down to 4^3 where many colours
 remain). For each block every candidate colour gets a lower bound (its distance to the closest
 possible cell) and an upper bound (to the farthest). A colour whose lower bound exceeds the
@@ -22,6 +22,8 @@ as a literal and compiles a callee once more per value), scratch in few allocati
 
 import numpy as np
 from numba import njit
+
+from ..engine import spans
 
 COARSE = 32          # cells per side of one parallel task
 FINE = 8             # cells per side of a block that is filled whole or searched cell by cell
@@ -146,10 +148,15 @@ def _int_cells(col, ids, cand, m, redmean, r0, g0, b0, size, cells, out):
 _SPLIT = 8   # more survivors than this in a FINE block: search it by 4^3 sub-blocks
 
 
+def build_int(col, ids, redmean, out):
+    """Fill out (256,256,256) with ids[k] for the nearest col[k] (K,3 int64) under rgb or
+    redmean, on numba's threads."""
+    spans(build_int_span, (col, ids, redmean, out), TASKS, unit=TASK_CELLS)
+
+
 @njit(cache=True, nogil=True)
-def build_int(col, ids, redmean, out, first, last):
-    """Fill the coarse blocks first..last-1 of out (256,256,256) with ids[k] for the nearest
-    col[k] (K,3 int64) under rgb or redmean."""
+def build_int_span(col, ids, redmean, out, first, last):
+    """build_int for the coarse blocks first..last-1."""
     k_all = col.shape[0]
     work = np.empty((7, k_all), dtype=np.int64)
     lo = work[0]

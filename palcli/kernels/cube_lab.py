@@ -7,7 +7,8 @@ Blocks and pruning as in cube_int.py. The cells' coordinates (_space_block) and 
 import numpy as np
 from numba import njit
 
-from .cube_int import _FN, _NC, _NF, COARSE, FINE, _fill, _keep
+from ..engine import spans
+from .cube_int import _FN, _NC, _NF, COARSE, FINE, TASK_CELLS, TASKS, _fill, _keep
 
 # --- float metrics in a Euclidean space: cie76 (CIELAB) and oklab -------------------------------
 #
@@ -230,11 +231,21 @@ def _euclid_cells(pc, ids, cand, m, x, r0, g0, b0, best, besti, out):
                 i += 1
 
 
+def build_euclid(col, ids, T, A, P, o, mode, eps, kappa, lin, out):
+    """Fill out with ids[k] for the nearest col[k] (K,3 int64) by Euclidean distance in the
+    space (T, A, P, o): mode 0 is CIELAB's f with eps and kappa, mode 1 the cube root (OKLab).
+    On numba's threads."""
+    from ..cube_numpy import coordinates
+
+    pc = coordinates(col, T, A, P, o, mode, eps, kappa, lin)
+    spans(build_euclid_span, (pc, ids, T, A, P, o, mode, eps, kappa, lin, out), TASKS,
+          unit=TASK_CELLS)
+
+
 @njit(cache=True, nogil=True)
-def build_euclid(pc, ids, T, A, P, o, mode, eps, kappa, lin, out, first, last):
-    """Fill the coarse blocks first..last-1 of out with ids[k] for the nearest colour k by
-    Euclidean distance in the space (T, A, P, o): mode 0 is CIELAB's f with eps and kappa,
-    mode 1 the cube root (OKLab). pc (3, K) are the colours' coordinates."""
+def build_euclid_span(pc, ids, T, A, P, o, mode, eps, kappa, lin, out, first, last):
+    """build_euclid for the coarse blocks first..last-1, from the colours' coordinates pc
+    (3, K)."""
     k_all = pc.shape[1]
     bounds = np.empty((2, k_all))
     lo = bounds[0]

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from .dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
-from .metrics import METRICS
+from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
+from ..metrics import METRICS
 
 
 @click.command(name="preview")
@@ -27,22 +27,25 @@ from .metrics import METRICS
 @click.option("--no-serpentine", is_flag=True, help="Scan every row left to right.")
 @click.option("--dither-space", type=click.Choice(list(DITHER_SPACES)), default=None,
               help=f"Where diffused error is accumulated [default: {DEFAULT_DITHER_SPACE}].")
+@click.option("--alpha-threshold", type=click.IntRange(0, 255), default=128, show_default=True,
+              help="Pixels with alpha below this are drawn transparent (a checkerboard).")
 def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_serpentine,
-            dither_space) -> None:
+            dither_space, alpha_threshold) -> None:
     """Render IMAGE under each metric (rows) and dither mode (columns) into one labelled sheet."""
-    from .images import open_image
-    from .palette import load_palette
-    from .preview import contact_sheet
+    from ..errors import UsageError
+    from ..images import open_image
+    from ..palette import load_palette
+    from ..preview import contact_sheet
 
-    from .errors import UsageError
-
+    if output != "-" and os.path.splitext(output)[1].lower() not in ("", ".png"):
+        raise UsageError(f"{output}: the preview sheet is a PNG; give -o a name ending in .png")
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise UsageError(f"{output}: cannot write there (no such directory)")
     pal = load_palette(palette)
     img, _ = open_image(image)
     sheet = contact_sheet(img, pal, metrics or None, dithers or None, tile=tile,
                           dither_strength=dither_strength, serpentine=not no_serpentine,
-                          dither_space=dither_space)
+                          dither_space=dither_space, alpha_threshold=alpha_threshold)
     if output == "-":
         sheet.save(sys.stdout.buffer, format="PNG")
         sys.stdout.buffer.flush()
@@ -52,10 +55,10 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
 
 def _save_atomic(sheet, output: str) -> None:
     """Never a half-written sheet: a temp file beside output, then a rename."""
-    from .atomic import write_atomic
-    from .errors import UsageError
+    from ..atomic import write_atomic
+    from ..errors import UsageError
 
     try:
-        write_atomic(output, lambda f: sheet.save(f, format="PNG"))
+        write_atomic(output, lambda f: sheet.save(f, format="PNG"), follow=True)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write there ({exc.strerror or exc})") from None

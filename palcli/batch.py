@@ -1,0 +1,65 @@
+"""convert_batch(): a planned conversion run to the end on an executor, as a library call.
+
+    settings = make_settings(palette, "oklab", DitherParams("floyd-steinberg"))
+    report = convert_batch(plan, settings, jobs=4, on_result=print)
+    report.exit_code()
+
+Skipped and conflicting tasks of the plan become records too, so on_result sees one Result per
+input, whatever became of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from .cube import make_ref, worker_ref
+from .dither import DitherParams
+from .executors import default_jobs, run_local
+from .palette import Palette
+from .plan import Plan, Settings
+from .report import ERROR, SKIPPED, Report, Result
+
+UP_TO_DATE = "output is up to date"
+EXECUTORS: dict[str, Callable] = {"local": run_local}
+
+
+def make_settings(palette: Palette, metric: str, dither: DitherParams, *, rgb: bool = False,
+                  alpha_threshold: int = 128, max_pixels: int | None = None) -> Settings:
+    """Settings for a checked palette, metric and dither (nothing is built yet)."""
+    return Settings(palette, metric, dither, make_ref(palette, metric), rgb, alpha_threshold,
+                    max_pixels)
+
+
+def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
+                  executor: str = "local", fail_fast: bool = False,
+                  on_result: Callable[[Result], None] | None = None) -> Report:
+    """Convert every task of plan; call on_result(result) as each input is done (in completion
+    order), then return the Report. KeyboardInterrupt and other BaseExceptions stop the
+    executor (no partial outputs) and propagate."""
+    report = Report()
+
+    def record(result: Result) -> None:
+        report.add(result)
+        if on_result is not None:
+            on_result(result)
+
+    for task in plan.skipped:
+        record(Result(task.input, task.output, SKIPPED, UP_TO_DATE))
+    for task, reason in plan.conflicts:
+        record(Result(task.input, task.output, ERROR, reason))
+    for directory, reason in plan.unreadable:
+        record(Result(directory, "", ERROR, reason))
+    if not plan.tasks:
+        return report
+    jobs = min(jobs or default_jobs(), len(plan.tasks))
+    # The cube is obtained here, once, before any worker starts; workers only open it.
+    with worker_ref(settings.cube, share=jobs > 1 and executor == "local") as ref:
+        results = EXECUTORS[executor](plan.tasks, replace(settings, cube=ref), jobs=jobs,
+                                      fail_fast=fail_fast)
+        try:
+            for result in results:
+                record(result)
+        finally:
+            results.close()
+    return report

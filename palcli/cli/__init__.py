@@ -1,0 +1,39 @@
+"""The palcli command line: a thin click layer over the library.
+
+Commands live in palcli.cli.<name> and are imported only when invoked (see _shell.COMMANDS).
+Every command runs inside one error boundary (_shell.Group.main): palcli errors become one
+'palcli: error: ...' line and exit 2, Ctrl-C exit 130, SIGTERM exit 143.
+"""
+
+import signal
+import sys
+
+
+def main() -> None:
+    """The console script: signals are routed before anything heavy is imported, so an
+    interrupt at any moment ends in the same line and exit status."""
+    from ..errors import Terminated
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        from ._shell import cli
+
+        cli.main(prog_name="palcli")
+    except KeyboardInterrupt:  # before the boundary was entered
+        sys.stderr.write("palcli: interrupted\n")
+        sys.exit(130)
+    except Terminated:
+        sys.stderr.write("palcli: terminated\n")
+        sys.exit(143)
+
+
+def __getattr__(name):
+    # `from palcli.cli import cli, ExitCode` without importing click for the entry point.
+    if name in ("cli", "ExitCode"):
+        from . import _shell
+
+        return getattr(_shell, name)
+    raise AttributeError(name)

@@ -1,0 +1,216 @@
+"""What every command shares: exit codes, the one error boundary, stderr lines, the progress bar.
+
+The boundary (Group.main) maps outcomes to exit codes in one place: palcli errors -> 2 with one
+'palcli: error: ...' line, Ctrl-C -> 130, SIGTERM -> 143. Inside it, PalcliWarnings and palcli's
+log messages become 'palcli: warning: ...' and 'palcli: ...' lines on stderr (written through
+the progress bar when one is shown); both are routed only while a command runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import warnings
+from contextlib import contextmanager
+from enum import IntEnum
+from importlib import import_module
+
+import click
+
+from .. import __version__
+from ..errors import PalcliError, PalcliWarning, Terminated
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # some inputs failed; the others were converted
+    USAGE = 2  # bad arguments or palette; nothing written
+    INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM
+
+
+class Console:
+    """stderr lines of the running command; through the progress bar while one is shown."""
+
+    def __init__(self):
+        self.bar = None
+        self.quiet = False
+
+    def line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            click.echo(text, err=True)
+
+    def error(self, message: str) -> None:
+        self.line(f"palcli: error: {message}")
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self.line(f"palcli: warning: {message}")
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            self.line(f"palcli: {message}")
+
+
+console = Console()
+
+
+@contextmanager
+def progress(total: int, quiet: bool):
+    """A tqdm bar on stderr while the block runs, when stderr is a terminal and not quiet."""
+    if quiet or total == 0 or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: workers may be forked later
+    bar = tqdm(total=total, unit="img", file=sys.stderr, leave=False)
+    console.bar = bar
+    try:
+        yield bar
+    finally:
+        console.bar = None
+        bar.close()
+
+
+class _LogLines(logging.Handler):
+    """palcli's log records as 'palcli: ...' lines (DEBUG too under PALCLI_DEBUG=1)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            console.warning(record.getMessage())
+        else:
+            console.note(record.getMessage())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, PalcliWarning):
+        console.warning(str(message))
+    else:
+        _default_show(message, category, filename, lineno, file, line)
+
+
+_default_show = warnings.showwarning
+
+
+@contextmanager
+def _routed():
+    """Warnings and log records to the console while a command runs; restored after."""
+    logger = logging.getLogger("palcli")
+    handler = _LogLines()
+    previous_level = logger.level
+    logger.setLevel(logging.DEBUG if os.environ.get("PALCLI_DEBUG") else logging.INFO)
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("once", PalcliWarning)
+            warnings.showwarning = _show_warning  # restored by catch_warnings
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        console.quiet = False
+
+
+@contextmanager
+def _sigterm_raises():
+    """While active, SIGTERM raises Terminated in the main thread (so clean-up runs)."""
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def boundary(run) -> int:
+    """run() inside the boundary; its outcome as an exit code, with the one line it deserves."""
+    try:
+        with _sigterm_raises(), _routed():
+            try:
+                code = run()
+            except click.Abort as exc:  # click turns Ctrl-C into Abort
+                if isinstance(exc.__context__, KeyboardInterrupt):
+                    raise KeyboardInterrupt from None
+                raise
+        return int(code or 0)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        console.error("aborted")
+        return ExitCode.FAILED
+    except PalcliError as exc:
+        console.error(str(exc))
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        console.line("palcli: interrupted")
+        return ExitCode.INTERRUPTED
+    except Terminated:
+        console.line("palcli: terminated")
+        return ExitCode.TERMINATED
+
+
+# Commands: name -> module under palcli.cli; each module defines a click command of that name.
+COMMANDS = {"convert": "convert", "palette": "palette", "cache": "cache",
+            "preview": "preview"}
+
+
+class Group(click.Group):
+    """The palcli group: commands imported when used, and every run inside boundary()."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        return getattr(import_module(f"{__package__}.{module}"), name)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        code = boundary(lambda: super(Group, self).main(args, prog_name, complete_var,
+                                                        standalone_mode=False, **extra))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _versions(ctx, param, value) -> None:
+    """--version: palcli's and its engines' versions and the cache dir, as black and ruff do."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..cache import cache_dir
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    click.echo(f"palcli {__version__}")
+    click.echo(f"numpy {of('numpy')}, Pillow {of('pillow')}, numba {of('numba')}")
+    click.echo(f"Python {sys.version.split()[0]}")
+    click.echo(f"cache dir: {cache_dir()}")
+    ctx.exit(0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_versions,
+              help="Print the versions of palcli, numpy, Pillow and numba, and the cache dir.")
+def cli() -> None:
+    """Map images exactly onto a fixed palette."""

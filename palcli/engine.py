@@ -1,0 +1,138 @@
+"""The runtime around the numba kernels: numpy or numba, numba's state, threads, environment.
+
+Choosing by cost: numba's import and kernel load (about 0.9 s once per process) pay off only
+over some 100 Mpx, so a process maps with numpy until the pixels it has mapped (or one large
+image) cost as much as that, or at once when a numba kernel has already run in the process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+from typing import NamedTuple
+
+import numpy as np
+
+# Measured here (2 cores): numpy maps about 0.1 Gpx/s (~8 ns a pixel), the numba kernel about
+# 0.4 Gpx/s a thread on a busy machine (more on idle cores), but a fresh process pays ~0.35 s to
+# import numba and 0.55-1.5 s to start its compiler runtime and load the cached kernel.
+NUMPY_NS_PER_PIXEL = 7.5  # saved per pixel by the kernel
+NUMBA_IMPORT_S = 0.35
+NUMBA_LOAD_S = 0.55
+CHUNK_PIXELS = 1 << 16  # pixels a thread claims at a time (~0.2 ms of work)
+
+_numpy_pixels = 0  # pixels this process has mapped with numpy so far
+_pool = None  # (pid, ThreadPoolExecutor) for splitting large images
+
+
+class NumbaState(NamedTuple):
+    imported: bool  # numba is imported in this process
+    started: bool  # a kernel has run: the compiler runtime is up, loading another is cheap
+    threads: bool  # numba's threading layer has started (a forked child would inherit it)
+
+
+def numba_state() -> NumbaState:
+    """What numba has done in this process so far (never imports it)."""
+    if "numba" not in sys.modules:
+        return NumbaState(False, False, False)
+    registry = sys.modules.get("numba.core.registry")
+    target = getattr(registry, "cpu_target", None)
+    started = "_toplevel_target_context" in getattr(target, "__dict__", {})
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    threads = parallel is None or bool(getattr(parallel, "_is_initialized", True))
+    return NumbaState(True, started, threads)
+
+
+def use_numba(pixels: int) -> bool:
+    """Whether mapping `pixels` more should run on the numba kernel (ski-rental rule: keep
+    paying numpy's per-pixel cost until it adds up to numba's one-off cost)."""
+    if "palcli.kernels.lookup" in sys.modules:
+        return True
+    state = numba_state()
+    if state.started:
+        return True
+    fixed = NUMBA_LOAD_S + (0.0 if state.imported else NUMBA_IMPORT_S)
+    return (_numpy_pixels + pixels) * NUMPY_NS_PER_PIXEL * 1e-9 >= fixed
+
+
+def count_numpy(pixels: int) -> None:
+    global _numpy_pixels
+    _numpy_pixels += pixels
+
+
+def prepare_numba() -> None:
+    """Environment numba reads when it starts; called before any kernel module is imported."""
+    # OpenMP's default spin-waiting makes parallel kernels many times slower when the other
+    # core is busy (a pool worker, another process); passive waiting costs nothing when idle.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+
+def one_thread_per_process() -> None:
+    """In a pool worker: the processes already use every core, so numba (if it starts at all)
+    runs one thread in each."""
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+
+def readonly(a: np.ndarray, shape) -> np.ndarray:
+    """a reshaped as a read-only view: kernels always see read-only C arrays, whatever the
+    caller's flags, so numba compiles (and loads) one specialisation per dtype instead of one
+    per combination of flags."""
+    v = a.reshape(shape)
+    v.flags.writeable = False
+    return v
+
+
+def spans(kernel, args, n: int, unit: int = 1) -> None:
+    """kernel(*args, lo, hi) over [0, n) (items of `unit` pixels), on up to numba's thread count.
+
+    Threads claim chunks of CHUNK_PIXELS from a shared counter and the caller waits for the
+    chunks, not the threads: when another process keeps a core busy, a helper that is not
+    scheduled simply claims nothing, instead of holding back half the image (a fixed split into
+    halves ran slower than one thread here whenever the machine was busy).
+    """
+    import numba
+
+    chunk = max(1, CHUNK_PIXELS // unit)
+    chunks = -(-n // chunk)
+    threads = min(numba.get_num_threads(), chunks)
+    if threads <= 1:
+        kernel(*args, 0, n)
+        return
+    claims = itertools.count()
+    done = [0]
+    errors: list = []
+    lock = threading.Lock()
+    finished = threading.Event()
+
+    def work():
+        try:
+            while (c := next(claims)) < chunks:
+                kernel(*args, c * chunk, min(n, (c + 1) * chunk))
+                with lock:
+                    done[0] += 1
+                    if done[0] == chunks:
+                        finished.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+            finished.set()
+
+    pool = _thread_pool(threads - 1)
+    for _ in range(threads - 1):
+        pool.submit(work)
+    work()
+    finished.wait()
+    if errors:
+        raise errors[0]
+
+
+def _thread_pool(workers: int):
+    global _pool
+    pid = os.getpid()  # a forked child inherits the pool object but not its threads
+    if _pool is None or _pool[0] != pid or _pool[1]._max_workers < workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = (pid, ThreadPoolExecutor(workers, thread_name_prefix="palcli-kernel"))
+    return _pool[1]
