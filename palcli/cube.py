@@ -157,10 +157,12 @@ def build_cube(colors: np.ndarray, metric: str, *, engine: str | None = None) ->
     first = np.sort(first)
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
     out = np.empty(cache.SHAPE, dtype=index_dtype(len(colors)))
-    if (engine or _choose_engine(metric, len(distinct), out)) == "numpy":
-        cube_numpy.build(metric, distinct, first, out)
-    else:
+    if (engine or _choose_engine(metric, len(distinct), out)) == "numba":
         METRICS[metric].build(distinct, first, out)   # the numba kernels
+    elif metric in ("rgb", "redmean"):
+        cube_numpy.build_int(distinct, first, metric == "redmean", out)
+    else:
+        cube_numpy.build_euclid(distinct, first, *METRICS[metric].space(), out)
     return out
 
 

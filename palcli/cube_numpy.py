@@ -26,18 +26,6 @@ MARGIN = 1e-9     # relative slack for float rounding in the float metrics' boun
 METRICS = ("rgb", "redmean", "cie76", "oklab")   # the metrics built here
 
 
-def build(metric, col, ids, out):
-    """Fill out (256,256,256) with ids[k] for the nearest col[k] (K,3 distinct, int64)."""
-    if metric in ("rgb", "redmean"):
-        build_int(col, ids, metric == "redmean", out)
-    elif metric in METRICS:
-        from .metrics import METRICS as REGISTRY
-
-        build_euclid(col, ids, *REGISTRY[metric].space(), out)
-    else:
-        raise ValueError(f"metric {metric!r} has no numpy builder")
-
-
 def build_int(col, ids, redmean, out):
     """Fill out (256,256,256) with ids[k] for the nearest col[k] (K,3 distinct) under rgb or
     redmean, exactly (integer arithmetic)."""
