@@ -66,6 +66,43 @@ def remove_temps(directory, pid: int) -> None:
                 pass
 
 
+def remove_stale(directory, max_age: float = 3600.0) -> int:
+    """Remove palcli temp files in directory left by processes killed outright (kill -9 of a
+    whole process group): older than max_age seconds and whose process is gone. Returns how
+    many were removed."""
+    import time
+
+    try:
+        names = [n for n in os.listdir(directory or ".") if is_temp(n)]
+    except OSError:
+        return 0
+    removed = 0
+    now = time.time()
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > max_age \
+                    and not _alive(temp_owner(name)):
+                os.unlink(path)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -> None:
     """Call write(f) on a new temp file beside path, then rename it over path.
 
@@ -77,11 +114,11 @@ def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -
     """
     path = os.fspath(path)
     if follow:
-        path = os.path.realpath(path)
         special = _special(path)
         if special is not None:
             _write_through(path, special, write)
             return
+        path = os.path.realpath(path)  # a symlink to a regular file: replace its target
     if makedirs:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = temp_name(path)

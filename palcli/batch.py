@@ -10,9 +10,11 @@ input, whatever became of it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 
+from .atomic import remove_stale
 from .cube import make_ref, worker_ref
 from .dither import DitherParams
 from .executors import default_jobs, run_local
@@ -52,6 +54,8 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
         record(Result(directory, "", ERROR, reason))
     if not plan.tasks:
         return report
+    for directory in sorted({os.path.dirname(t.output) for t in plan.tasks if t.output != "-"}):
+        remove_stale(directory)  # what a killed run left, an hour or more ago
     jobs = min(jobs or default_jobs(), len(plan.tasks))
     # The cube is obtained here, once, before any worker starts; workers only open it.
     with worker_ref(settings.cube, share=jobs > 1 and executor == "local") as ref:

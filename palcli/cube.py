@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import warnings
 import weakref
@@ -227,6 +228,9 @@ def _obtain(key: str, colors: np.ndarray, metric: str, name: str) -> Cube:
             path = cache.cube_path(key, d)
             array = cache.read_cube(path, key, len(colors))
             if array is None:
+                if os.path.lexists(path):
+                    warnings.warn(f"the cube cache file {path} was damaged (truncated, corrupt "
+                                  f"or not a cube); rebuilt", PalcliWarning, stacklevel=4)
                 cube = _build_and_store(key, colors, metric, name, path)
             else:
                 cube = Cube(array, key, path)

@@ -7,9 +7,12 @@ records cross process boundaries.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import sys
+import threading
 import time
 import warnings
 from functools import partial
@@ -26,6 +29,8 @@ from .report import ERROR, OK, Result
 
 
 _pending: list[str] = []  # warnings raised while preparing, told with the next result
+# Set by a worker's SIGTERM handler: whatever a kernel raises after it is the stop itself.
+stop_requested = threading.Event()
 
 
 def prepare(settings: Settings) -> None:
@@ -52,6 +57,8 @@ def convert_one(task: Task, settings: Settings) -> Result:
         except OSError as exc:  # writing (reading errors are ImageErrors): disk full, ...
             status, error = ERROR, f"cannot write {task.output}: {exc.strerror or exc}"
         except Exception as exc:  # never let one input stop the batch
+            if stop_requested.is_set():  # a signal surfacing through a kernel: stop, not error
+                raise SystemExit(143) from None
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
     messages = tuple(dict.fromkeys(_pending + [str(w.message) for w in caught
                                                if issubclass(w.category, PalcliWarning)]))
@@ -63,11 +70,11 @@ def convert_one(task: Task, settings: Settings) -> Result:
 def _convert(task: Task, settings: Settings) -> int:
     from .images import open_frames, write_image  # Pillow: only where images are read
 
-    source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
     cube = resolve(settings.cube)
     mapped, durations = [], []
-    with open_frames(source, settings.max_pixels, name=task.input,
-                     all_frames=partial(reads_all_frames, task.format)) as (info, frames):
+    with _input(task.input, settings.max_pixels) as source, \
+            open_frames(source, settings.max_pixels, name=task.input,
+                        all_frames=partial(reads_all_frames, task.format)) as (info, frames):
         for frame in frames:  # one decoded frame at a time; its indices are kept
             idx = map_indices(frame.pixels, cube, settings.palette, settings.dither)
             mapped.append((idx, np.ascontiguousarray(frame.pixels[..., 3]) if frame.alpha
@@ -84,11 +91,52 @@ def _convert(task: Task, settings: Settings) -> int:
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
         write(buf)
+        if sys.stdout is None:
+            raise OSError(errno.EBADF, "standard output is closed")
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
     else:
         write_atomic(task.output, write, makedirs=True, follow=True)
     return sum(idx.size for idx, _ in mapped)
+
+
+def _input(path: str, max_pixels: int | None):
+    """The input as a binary file: standard input read whole (up to a cap), or the file opened
+    without blocking and refused unless it is a regular file (a FIFO would wait for ever)."""
+    if path == STDIO:
+        return io.BytesIO(_read_stdin(max_pixels))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImageError(path, (exc.strerror or str(exc)).lower()) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImageError(path, "not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def stdin_cap(max_pixels: int | None) -> int:
+    """Bytes of standard input read at most: 8 per pixel of the --max-pixels budget (16-bit RGBA
+    stored uncompressed), and 16 MiB besides for headers and metadata."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    return 8 * (limit or 0) + (16 << 20) if limit else 1 << 40
+
+
+def _read_stdin(max_pixels: int | None) -> bytes:
+    if sys.stdin is None:
+        raise ImageError(STDIO, "standard input is closed")
+    cap = stdin_cap(max_pixels)
+    chunks, size = [], 0
+    while chunk := sys.stdin.buffer.read(1 << 20):  # in pieces: a signal is handled between
+        size += len(chunk)
+        if size > cap:
+            raise ImageError(STDIO, f"more than {cap} bytes on standard input: over what "
+                                    f"--max-pixels allows for an image")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def remove_leftovers(output: str, pid: int) -> None:

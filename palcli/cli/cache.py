@@ -38,15 +38,21 @@ def info(verify: bool) -> None:
 
 
 @cache.command()
-def clear() -> None:
+def clear() -> int:
     """Delete every cached cube (only palcli's own files)."""
     from ..cache import cache_dir, cache_info, clear_cache
     from ..cube import forget
 
-    n = len(cache_info().cubes)
-    freed = clear_cache()
+    from ._shell import console
+
+    before = len(cache_info().cubes)
+    freed, failed = clear_cache()
     forget()
+    n = before - len(cache_info().cubes)
     click.echo(f"removed {n} cube{'s' * (n != 1)} ({_mib(freed)}) from {cache_dir()}")
+    for path, reason in failed:
+        console.error(f"cannot remove {path}: {reason}")
+    return 1 if failed else 0
 
 
 @cache.command()

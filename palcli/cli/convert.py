@@ -13,7 +13,7 @@ from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
 from ..outputs import FORMAT_CHOICES
-from ._shell import console, progress
+from ._shell import console, progress, silence_stdout
 
 
 @dataclass(frozen=True)
@@ -147,10 +147,10 @@ def _check_streams(o: ConvertOptions) -> None:
 
     if o.report == STDIO and o.output == STDIO:
         raise UsageError("--report - and OUTPUT - cannot both use standard output")
-    if o.output == STDIO and sys.stdout.isatty():
+    if o.output == STDIO and sys.stdout is not None and sys.stdout.isatty():
         raise UsageError("standard output is a terminal: redirect it (> out.png) or give "
                          "OUTPUT a file name; image bytes are not written to a terminal")
-    if STDIO in o.inputs and sys.stdin.isatty():
+    if STDIO in o.inputs and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("standard input is a terminal: pipe an image into it (< in.png) or "
                          "give INPUT a file name")
 
@@ -202,6 +202,12 @@ class ReportFile:
         try:
             self.stream.write(result.json_line())
             self.stream.flush()
+        except BrokenPipeError:
+            if self.stream is not sys.stdout:
+                raise
+            # `--report - | head -1`: the reader has what it wanted; convert the rest quietly.
+            silence_stdout()
+            self.stream = None
         except OSError as exc:
             self.failed = exc.strerror or str(exc)
             console.error(f"{self.path or '-'}: cannot write the report: {self.failed}")
@@ -214,8 +220,9 @@ class ReportFile:
             if not self.failed:
                 os.replace(self.tmp, self.path)
         except OSError as exc:
-            self.failed = self.failed or exc.strerror or str(exc)
-            console.error(f"{self.path}: cannot write the report: {self.failed}")
+            if not self.failed:
+                self.failed = exc.strerror or str(exc)
+                console.error(f"{self.path}: cannot write the report: {self.failed}")
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)

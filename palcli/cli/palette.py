@@ -35,8 +35,10 @@ def show(spec: str) -> None:
     """Print a palette's name, size and colours (with swatches on a colour terminal)."""
     from ..palette import load_palette
 
+    from ._shell import printable
+
     pal = load_palette(spec)
-    click.echo(f"name: {pal.name}")
+    click.echo(f"name: {printable(pal.name)}")
     click.echo(f"colours: {len(pal)}")
     swatches = _use_swatches()
     width = len(str(len(pal) - 1))

@@ -26,17 +26,21 @@ def read(path: Path):
 
     source = str(path)
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode == "P":
-                colors = _indexed_palette(im)
-            else:
-                colors = _first_seen(im, source)
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; a palette has no need of that.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                if im.mode == "P":
+                    colors = _indexed_palette(im)
+                else:
+                    colors = _first_seen(im, source)
     except UnidentifiedImageError:
         raise PaletteError(source, "not an image Pillow can read") from None
-    except Image.DecompressionBombError as exc:
-        raise PaletteError(source, str(exc)) from None
-    except OSError as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise PaletteError(source, f"the image is over Pillow's limit of "
+                                   f"{Image.MAX_IMAGE_PIXELS} pixels") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise PaletteError(source, f"cannot read the image: {exc}") from None
     return None, as_colors(colors, path)
 
