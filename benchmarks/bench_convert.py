@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from photos import photo_at  # noqa: E402
+from photos import jpeg_batch  # noqa: E402
 
 PALETTE = "pico-8"
 
@@ -94,12 +94,7 @@ def main() -> None:
     ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     try:
         src = work / "photos"
-        src.mkdir()
-        cache: dict[int, np.ndarray] = {}
-        for i in range(args.images):
-            if i % 8 not in cache:
-                cache[i % 8] = photo_at(1.0, i)[1]
-            Image.fromarray(cache[i % 8]).save(src / f"photo{i:03d}.jpg", quality=90)
+        jpeg_batch(src, args.images)
         pal_png = work / "palette.png"
         Image.fromarray(load_palette(PALETTE).colors[None]).save(pal_png)
         magick_src = work / "magick-src"

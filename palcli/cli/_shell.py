@@ -191,7 +191,7 @@ def boundary(run) -> int:
 
 # Commands: name -> module under palcli.cli; each module defines a click command of that name.
 COMMANDS = {"convert": "convert", "palette": "palette", "cache": "cache",
-            "preview": "preview"}
+            "preview": "preview", "check": "check"}
 
 
 class Group(click.Group):
