@@ -31,7 +31,7 @@ from .nearest import nearest, to_space
 from .palette import Palette, load_palette
 from .plan import Task
 from .report import ERROR, OK, Report, Result
-from .worker import _input as open_input
+from .worker import raise_interrupt
 
 TOP = 3  # off colours reported per image
 
@@ -112,7 +112,10 @@ def check_one(task: Task, settings: CheckSettings) -> Result:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PalcliWarning)
         try:
-            # opened as convert opens its inputs: stdin read up to a cap, special files refused
+            # Opened as convert opens its inputs (stdin up to a cap, special files refused);
+            # Pillow is imported in the worker, not in the parent.
+            from .images import open_input
+
             with open_input(task.input, settings.max_pixels) as source:
                 found = check_image(source, settings.palette, settings.alpha_threshold,
                                     metric=settings.metric, max_pixels=settings.max_pixels,
@@ -122,6 +125,7 @@ def check_one(task: Task, settings: CheckSettings) -> Result:
         except ImageError as exc:
             status, error = ERROR, exc.reason
         except Exception as exc:  # never let one input stop the batch
+            raise_interrupt(exc)
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
     messages = tuple(dict.fromkeys(str(w.message) for w in caught
                                    if issubclass(w.category, PalcliWarning)))

@@ -117,7 +117,7 @@ def read_histogram(paths, *, alpha_threshold: int = 128, max_pixels: int | None 
     """The pooled histogram of every frame of every image file in paths (ImageError if one
     cannot be read)."""
     from .images import open_frames
-    from .worker import _input as open_input  # as convert opens them: special files refused
+    from .images import open_input  # as convert opens them: special files refused
 
     builder = HistogramBuilder(alpha_threshold)
     for path in map(str, paths):

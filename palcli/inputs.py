@@ -4,17 +4,13 @@
     files        # ["photos/a.jpg", "photos/sub/b.png", "extra.png"]
     unreadable   # [(directory, reason)] for directories the walk could not enter
 
-Found exactly as convert finds them: palcli.plan plans a conversion of the inputs into a directory
-that does not exist (nothing is touched) and its tasks' inputs are the files, walk and all.
+Found exactly as convert finds them, by palcli.plan's walk.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 from .errors import UsageError
-from .plan import STDIO, make_plan
+from .plan import STDIO, find_images
 
 
 def image_files(inputs, *, stdin: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
@@ -28,9 +24,4 @@ def image_files(inputs, *, stdin: bool = False) -> tuple[list[str], list[tuple[s
         if len(inputs) > 1:
             raise UsageError("'-' (standard input) must be the only INPUT")
         return [STDIO], []
-    nowhere = os.path.join(tempfile.gettempdir(), f"palcli-inputs-{os.getpid()}", "")
-    plan = make_plan(inputs, nowhere)
-    # Two inputs whose outputs would collide (a.jpg, a.png) are a conflict for convert; here
-    # both are files to read.
-    found = [t.input for t in plan.tasks] + [t.input for t, _ in plan.conflicts]
-    return list(dict.fromkeys(found)), list(plan.unreadable)
+    return find_images(inputs)

@@ -45,7 +45,7 @@ def check(inputs, palette, metric, alpha_threshold, max_pixels, jobs, quiet, rep
     from ..palette import load_palette
     from ..plan import STDIO, Plan, Task
     from ..report import ERROR
-    from .convert import ReportFile  # --report exactly as convert writes it
+    from ._shell import ReportFile  # --report exactly as convert writes it
 
     console.quiet = quiet
     settings = CheckSettings(load_palette(palette), metric, alpha_threshold, max_pixels)
