@@ -210,6 +210,57 @@ def _kernel_ready(metric: str, out: np.ndarray) -> bool:
         return False
 
 
+_ahead: dict[str, object] = {}  # key -> a process building that cube into the cache
+
+
+@contextmanager
+def built_ahead(palette: Palette, metrics):
+    """While the block runs, cubes of palette that are not cached and that only numba builds
+    (compiling and building take seconds) are built by other processes into the cache: this
+    one goes on meanwhile and waits for such a cube only when it needs it (cube_for). Nothing
+    is started when the cache dir cannot be written; helpers still running at the end of the
+    block are stopped."""
+    started = []
+    try:
+        d = cache.cache_dir()
+        try:
+            os.makedirs(d, exist_ok=True)
+            writable = os.access(d, os.W_OK)
+        except OSError:
+            writable = False
+        context = None
+        for metric in metrics if writable else ():
+            key = cube_key(palette, metric)
+            if (metric in cube_numpy.METRICS or (str(d), key) in _memo or key in _ahead
+                    or cache.read_cube(cache.cube_path(key, d), key, len(palette)) is not None):
+                continue
+            context = context or engine_state.process_context()
+            log.info("building the %s cube (%s)...", palette.name, metric)
+            helper = context.Process(target=_build_into_cache, daemon=True,
+                                     args=(palette.colors, metric, palette.name))
+            helper.start()
+            _ahead[key] = helper
+            started.append(key)
+        yield
+    finally:
+        for key in started:
+            helper = _ahead.pop(key, None)
+            if helper is not None and helper.is_alive():
+                helper.terminate()
+                helper.join()
+
+
+def _build_into_cache(colors: np.ndarray, metric: str, name: str) -> None:
+    """A built_ahead helper process: build one cube into the cache, quietly."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    warnings.simplefilter("ignore")
+    logging.getLogger("palcli").handlers.clear()
+    logging.getLogger("palcli").propagate = False
+    _obtain(_key(colors, metric), colors, metric, name)
+
+
 def forget() -> None:
     """Drop this process's memo (after the cache was cleared)."""
     with _lock:
@@ -226,6 +277,9 @@ def _obtain(key: str, colors: np.ndarray, metric: str, name: str) -> Cube:
         cube = _memo.get(memo_key)
         if cube is None:
             path = cache.cube_path(key, d)
+            helper = _ahead.pop(key, None)
+            if helper is not None:  # built by another process meanwhile: wait for it
+                helper.join()
             array = cache.read_cube(path, key, len(colors))
             if array is None:
                 if os.path.lexists(path):

@@ -41,8 +41,20 @@ def numba_state() -> NumbaState:
     target = getattr(registry, "cpu_target", None)
     started = "_toplevel_target_context" in getattr(target, "__dict__", {})
     parallel = sys.modules.get("numba.np.ufunc.parallel")
-    threads = parallel is None or bool(getattr(parallel, "_is_initialized", True))
+    threads = parallel is not None and bool(getattr(parallel, "_is_initialized", True))
     return NumbaState(True, started, threads)
+
+
+def process_context():
+    """The multiprocessing context for helper processes: fork (they start in milliseconds and
+    inherit mapped cubes and imported modules) unless numba's own threading layer runs here,
+    which a forked child must not inherit."""
+    import multiprocessing
+
+    if ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+            and not numba_state().threads):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def use_numba(pixels: int) -> bool:

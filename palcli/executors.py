@@ -68,7 +68,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
     """Convert the tasks on `jobs` worker processes."""
     from multiprocessing.connection import wait as wait_any
 
-    ctx = _context()
+    ctx = engine.process_context()
     chunk = max(1, min(16, len(tasks) // (jobs * 16)))  # amortise IPC on big batches only
     todo = deque(range(len(tasks)))
     workers: list[_Worker] = []
@@ -287,15 +287,3 @@ def _die_with(parent: int) -> None:
         libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         raise SystemExit(0)
-
-
-def _context():
-    import multiprocessing
-
-    # fork: workers start in milliseconds and inherit the mapped cube and imported modules. Not
-    # once numba's OpenMP threads run in this process (the cube was just built here): a forked
-    # child that used OpenMP would abort. Spawned workers map the now cached cube themselves.
-    if ("fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
-            and not engine.numba_state().threads):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")

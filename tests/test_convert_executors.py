@@ -35,7 +35,8 @@ def fake(monkeypatch):
     import multiprocessing
 
     monkeypatch.setattr(executors, "convert_one", fake_convert)
-    monkeypatch.setattr(executors, "_context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr(executors.engine, "process_context",
+                        lambda: multiprocessing.get_context("fork"))
 
 
 def fake_convert(task, settings):

@@ -1,5 +1,7 @@
 """The preview contact sheet: layout, tiles identical to remap, captions, the command."""
 
+import os
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -149,3 +151,34 @@ def test_command_errors_are_one_line(tmp_path):
     r = runner.invoke(cli, ["preview", str(src), "-p", "1bit", "-o", "x.png", "-d", "bayer3"])
     assert r.exit_code == 2 and "bayer3" in r.output
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_cube_only_numba_builds_is_built_ahead_by_another_process(cache_dir, monkeypatch):
+    from palcli import cube as cubes
+    from palcli.palette import load_palette
+
+    monkeypatch.setattr(cubes, "_memo", {})
+    pal = load_palette("#000000,#ffffff,#ff0000")
+    with cubes.built_ahead(pal, ["rgb", "ciede2000", "oklab"]):
+        helpers = dict(cubes._ahead)
+        # numpy builds rgb and oklab in no time: only ciede2000 goes to a helper
+        assert list(helpers) == [cubes.cube_key(pal, "ciede2000")]
+        helper = next(iter(helpers.values()))
+        assert helper.pid != os.getpid()
+        got = cubes.cube_for(pal, "ciede2000")  # waits for the helper, then maps its file
+        assert not helper.is_alive() and helper.exitcode == 0
+        assert got.path is not None and got.path.parent == cache_dir
+    np.testing.assert_array_equal(got.array, cubes.build_cube(pal.colors, "ciede2000"))
+    assert cubes._ahead == {}
+
+
+def test_helpers_still_building_are_stopped_with_the_block(cache_dir, monkeypatch):
+    from palcli import cube as cubes
+    from palcli.palette import load_palette
+
+    monkeypatch.setattr(cubes, "_memo", {})
+    pal = load_palette("#000000,#ffffff,#ff0000,#00ff00")
+    with cubes.built_ahead(pal, ["ciede2000"]):
+        helper = next(iter(cubes._ahead.values()))
+    assert not helper.is_alive() and cubes._ahead == {}
+    assert not [p for p in cache_dir.glob("*") if p.name.endswith(".tmp")]
