@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import storage
 from .errors import PalcliWarning, UsageError
 from .outputs import DEFAULT_FORMAT, FORMAT_CHOICES, SAME, format_of_suffix, keep_format, suffix_for
 
@@ -96,16 +97,16 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise UsageError(f"format must be one of {', '.join(FORMAT_CHOICES)}; got {fmt!r}")
     for inp in inputs:
-        if inp != STDIO and not os.path.exists(inp):
+        if inp != STDIO and not storage.exists(inp):
             raise UsageError(f"{inp}: no such file or directory")
     if STDIO in inputs and len(inputs) > 1:
         raise UsageError("'-' (standard input) must be the only INPUT")
-    single = len(inputs) == 1 and (inputs[0] == STDIO or not os.path.isdir(inputs[0]))
+    single = len(inputs) == 1 and (inputs[0] == STDIO or not storage.isdir(inputs[0]))
     if output == STDIO:
         if not single:
             raise UsageError("OUTPUT '-' (standard output) takes exactly one input file")
         return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing)
-    to_dir = not single or os.path.isdir(output) or output.endswith(("/", os.sep))
+    to_dir = not single or storage.isdir(output) or output.endswith(("/", os.sep))
     if single and not to_dir:
         out_fmt = fmt or format_of_suffix(os.path.splitext(output)[1]) or DEFAULT_FORMAT
         if inputs[0] == STDIO:
@@ -114,7 +115,7 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
                         skip_existing)
     if inputs[0] == STDIO:
         raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
-    if os.path.exists(output) and not os.path.isdir(output):
+    if storage.exists(output) and not storage.isdir(output):
         raise UsageError(f"{output}: not a directory (several inputs need an output directory)")
     return _checked(list(_dir_tasks(inputs, output, fmt or DEFAULT_FORMAT)), skip_existing)
 
@@ -147,7 +148,7 @@ def _dir_tasks(inputs: list[str], output: str, fmt: str):
     out_real = os.path.realpath(output)
     is_image = None
     for inp in inputs:
-        if not os.path.isdir(inp):
+        if not storage.isdir(inp):
             name = output_name(os.path.basename(inp), fmt)
             yield Task(inp, os.path.join(output, name), _resolve_same(fmt, inp))
             continue
@@ -155,7 +156,9 @@ def _dir_tasks(inputs: list[str], output: str, fmt: str):
             raise UsageError(f"{output}: the output directory is also an input directory")
         is_image = is_image or _SuffixTest()
         found = False
-        for rel in _walk(inp, out_real, is_image):
+        names = (storage.walk(inp, output, is_image) if storage.is_url(inp)
+                 else _walk(inp, out_real, is_image))
+        for rel in names:
             found = True
             src = os.path.join(inp, rel)
             yield Task(src, os.path.join(output, output_name(rel, fmt)), _resolve_same(fmt, rel))
@@ -202,6 +205,8 @@ def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
 def _up_to_date(task: Task) -> bool:
     if task.input == STDIO:
         return False
+    if storage.is_url(task.input) or storage.is_url(task.output):
+        return storage.up_to_date(task.input, task.output)
     try:
         return os.stat(task.output).st_mtime_ns >= os.stat(task.input).st_mtime_ns
     except OSError:

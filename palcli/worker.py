@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from . import storage
 from .atomic import remove_temps, write_atomic
 from .cube import resolve
 from .errors import ImageError, PalcliWarning
@@ -63,6 +64,8 @@ def _convert(task: Task, settings: Settings) -> int:
     from .images import read_frames, write_image  # Pillow: only where images are read
 
     source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
+    if storage.is_url(task.input):
+        source = io.BytesIO(storage.read(task.input))
     fmt = task.format
     frames, info = read_frames(source, settings.max_pixels, name=task.input,
                                all_frames=fmt == SAME or OUTPUTS[fmt].multi_frame, four=True)
@@ -81,6 +84,8 @@ def _convert(task: Task, settings: Settings) -> int:
         write(buf)
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
+    elif storage.is_url(task.output):
+        storage.write(task.output, write)
     else:
         write_atomic(task.output, write, makedirs=True, follow=True)
     return sum(f.shape[0] * f.shape[1] for f in frames)

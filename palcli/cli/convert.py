@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import click
 
+from ..batch import EXECUTORS
 from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
@@ -38,6 +39,8 @@ class ConvertOptions:
     quiet: bool = False
     report: str | None = None
     fail_fast: bool = False
+    executor: str = "local"
+    scheduler: str | None = None
 
 
 @click.command(name="convert")
@@ -78,6 +81,12 @@ class ConvertOptions:
               help="Write one JSON line per input (input, output, status, error, pixels, "
                    "seconds) to FILE, or to standard output with '-'.")
 @click.option("--fail-fast", is_flag=True, help="Stop starting new inputs after the first error.")
+@click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True,
+              help="Run the tasks in local processes, or on an existing Dask cluster "
+                   "(pip install 'palcli[dask]').")
+@click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
+              help="The Dask scheduler of --executor dask, such as tcp://host:8786 "
+                   "[default: $DASK_SCHEDULER_ADDRESS].")
 def convert(**options) -> int:
     """Map every pixel of each INPUT onto the palette and write OUTPUT.
 
@@ -105,6 +114,8 @@ def run(o: ConvertOptions) -> int:
     console.quiet = o.quiet
     if o.report == STDIO and o.output == STDIO:
         raise UsageError("--report - and OUTPUT - cannot both use standard output")
+    if o.executor == "dask":
+        _check_dask(o.scheduler)
     pal = load_palette(o.palette)
     dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
     plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing)
@@ -114,7 +125,8 @@ def run(o: ConvertOptions) -> int:
         return _dry_run(plan)
     settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
                              alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
-    with _report_stream(o.report) as stream, progress(len(plan), o.quiet) as bar:
+    with _executor_options(o) as options, _report_stream(o.report) as stream, \
+            progress(len(plan), o.quiet) as bar:
         def on_result(result) -> None:
             if stream is not None:
                 stream.write(result.json_line())
@@ -126,8 +138,8 @@ def run(o: ConvertOptions) -> int:
             if bar is not None:
                 bar.update()
 
-        report = convert_batch(plan, settings, jobs=o.jobs, fail_fast=o.fail_fast,
-                               on_result=on_result)
+        report = convert_batch(plan, settings, jobs=o.jobs, executor=o.executor,
+                               fail_fast=o.fail_fast, on_result=on_result, **options)
     if bar is not None:
         console.line(f"palcli: {report.summary()}")
     return report.exit_code()
@@ -143,6 +155,31 @@ def _dry_run(plan) -> int:
     for task, reason in plan.conflicts:
         console.error(f"{task.input}: {reason}")
     return 1 if plan.conflicts else 0
+
+
+def _check_dask(address: str | None) -> None:
+    from ..errors import UsageError
+    from ..executors_dask import require
+
+    require()
+    if not address:
+        raise UsageError("--executor dask needs --scheduler ADDRESS (or $DASK_SCHEDULER_ADDRESS)")
+
+
+@contextmanager
+def _executor_options(o: ConvertOptions):
+    """What the executor needs besides the tasks: for dask, a client connected before the
+    first task (an unreachable scheduler is a usage error), closed at the end."""
+    if o.executor != "dask":
+        yield {}
+        return
+    from ..executors_dask import connect
+
+    client = connect(o.scheduler)
+    try:
+        yield {"client": client}
+    finally:
+        client.close()
 
 
 @contextmanager

@@ -1,0 +1,272 @@
+"""The Dask executor: the tasks of a batch on an existing Dask cluster.
+
+    client = connect("tcp://scheduler:8786")     # UsageError naming the address if unreachable
+    for result in run_dask(tasks, settings, client=client): ...
+
+run_dask has run_local's signature plus where the cluster is, and yields one Result per task in
+completion order. Dask schedules; palcli adds only the task glue:
+- Tasks (paths) travel in chunks, each chunk one Dask task, and only a window of chunks is in
+  flight, so a million inputs never make a million futures. A chunk holds about CHUNK_SECONDS
+  of work (from the times of the results so far; up to CHUNK tasks), so the scheduler's cost
+  per task is small against the work and the bar still moves; chunks shrink towards the end of
+  the batch (guided self-scheduling), so the workers finish together.
+- A worker process turns settings.cube into the cube once (the per-process memo of
+  palcli.cube.resolve) and reads and writes the files itself: pixels and the cube never pass
+  through the scheduler, only tasks and Result records.
+- Dask reruns a chunk whose worker died. A chunk that kept killing workers is split into single
+  tasks, and a single task that does is one error record: no input goes missing.
+- Closing the generator (Ctrl-C, SIGTERM, --fail-fast) cancels the futures in flight. Dask does
+  not stop a task that is already running: it finishes, and its output is whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import uuid
+from collections import deque
+
+from . import engine
+from .atomic import temp_owner, temp_target
+from .errors import UsageError
+from .executors import NOT_STARTED
+from .plan import STDIO, Settings, Task
+from .report import ERROR, SKIPPED, Result
+from .storage import is_url
+from .worker import convert_one, prepare
+
+log = logging.getLogger("palcli")
+
+CHUNK = 64  # tasks in one Dask task, at most
+CHUNK_SECONDS = 0.25  # work in one Dask task: some 100 times the scheduler's cost for it
+GUIDE = 4  # a chunk is at most 1/GUIDE of the remaining tasks per worker thread
+WINDOW = 2  # chunks in flight per worker thread: one running, one queued behind it
+CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
+LOOK = 1.0  # seconds between asking the scheduler how many worker threads it has
+INSTALL = "pip install 'palcli[dask]'"
+CANCELLED = "cancelled: stopped after an earlier error (--fail-fast)"
+KILLED = "the Dask workers running it died, on every try"
+
+
+def require() -> None:
+    """UsageError naming the extra when Dask's distributed package is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError(f"the dask executor needs Dask: {INSTALL}") from None
+
+
+def connect(address: str):
+    """A distributed.Client of the scheduler at address; UsageError naming the address when no
+    Dask scheduler answers there within CONNECT_TIMEOUT."""
+    require()
+    import asyncio
+
+    from distributed import Client
+
+    # Client() alone can wait for ever on a server that accepts the connection but is no
+    # scheduler (a dashboard port, a proxy): ask for the scheduler's identity first, with a
+    # deadline on the whole exchange.
+    try:
+        reply = asyncio.run(asyncio.wait_for(_identity(address), CONNECT_TIMEOUT))
+    except (asyncio.TimeoutError, TimeoutError):
+        reason = f"no answer within {CONNECT_TIMEOUT:g} s"
+    except (OSError, ValueError, TypeError) as exc:  # refused, unresolvable, malformed
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except Exception:  # noqa: BLE001 - whatever a stranger's bytes make of the protocol
+        reason = "the server there is not a Dask scheduler"
+    else:
+        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
+            return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        reason = "the server there is not a Dask scheduler"
+    raise UsageError(f"cannot reach the Dask scheduler at {address}: {reason}")
+
+
+async def _identity(address: str):
+    from distributed.comm import connect as open_comm
+    from distributed.security import Security
+
+    comm = await open_comm(address, timeout=CONNECT_TIMEOUT,
+                           **Security().get_connection_args("client"))
+    try:
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def run_dask(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
+             fail_fast: bool = False, address: str | None = None, client=None,
+             chunk: int = CHUNK):
+    """Convert the tasks on the Dask cluster of client (else one connected to at address).
+    jobs is the cluster's to decide and ignored; chunk caps the tasks in one Dask task."""
+    own = client is None
+    if own:
+        client = connect(address)
+    try:
+        yield from _Batch(client, tasks, settings, chunk).run(fail_fast)
+    finally:
+        if own:
+            client.close()
+
+
+def _convert_chunk(tasks: list[Task], settings: Settings) -> tuple[str, list[Result]]:
+    """In a Dask worker: convert the tasks; return this worker's address and the results."""
+    from distributed import get_worker
+
+    engine.one_thread_per_process()  # the worker's threads already use its cores
+    prepare(settings)  # the cube, once per process
+    return get_worker().address, [convert_one(task, settings) for task in tasks]
+
+
+class _Batch:
+    """One batch's futures: the chunks in flight and the tasks still to submit."""
+
+    def __init__(self, client, tasks: list[Task], settings: Settings, chunk: int):
+        self.client = client
+        self.tasks = tasks
+        self.settings = settings
+        self.chunk = max(1, chunk)
+        self.next = 0  # tasks[next:] are not submitted yet
+        self.singles: deque[int] = deque()  # tasks of a chunk that kept killing workers
+        self.inflight: dict = {}  # future -> indexes of its tasks
+        self.name = f"palcli-convert-{uuid.uuid4().hex[:12]}"
+        self.submitted = 0
+        self.workers: set[str] = set()  # addresses seen: at the start and in results
+        self.stopped = False
+        self.threads = 0
+        self.timed = [0, 0.0]  # results so far and their worker seconds
+        self.largest = 0  # tasks in the largest chunk so far
+        self.looked = -math.inf
+
+    def run(self, fail_fast: bool):
+        from distributed import as_completed
+
+        pending = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
+        try:
+            self._submit(pending)
+            for future, value in pending:
+                for result in self._results(future, value):
+                    if fail_fast and result.status == ERROR and not self.stopped:
+                        self.stopped = True
+                        self._cancel()  # they come back cancelled, or done if they were
+                    yield result
+                if not self.stopped:
+                    self._submit(pending)
+        finally:
+            self._cancel()
+        for i in [*self.singles, *range(self.next, len(self.tasks))]:
+            yield Result(self.tasks[i].input, self.tasks[i].output, SKIPPED, NOT_STARTED)
+        if self.workers - set(self.client.nthreads()):  # a worker was lost mid-batch
+            _remove_orphans(self.tasks)
+
+    def _threads(self) -> int:
+        """The cluster's worker threads, asked again at most every LOOK seconds: workers may
+        join while the batch runs (an adaptive cluster, a job queue's)."""
+        now = time.monotonic()
+        if now >= self.looked + LOOK:
+            self.looked = now
+            nthreads = self.client.nthreads()
+            self.workers.update(nthreads)
+            if not nthreads and not self.threads:
+                log.info("the Dask cluster has no workers yet: the tasks wait for one")
+            self.threads = max(1, sum(nthreads.values()))
+        return self.threads
+
+    def _submit(self, pending) -> None:
+        """Top the window up with new chunks, in one call to the scheduler."""
+        threads = self._threads()
+        chunks = []
+        while len(self.inflight) + len(chunks) < WINDOW * threads:
+            if self.singles:
+                chunks.append([self.singles.popleft()])
+            elif self.next < len(self.tasks):
+                size = self._chunk_size(threads)
+                chunks.append(list(range(self.next, self.next + size)))
+                self.next += size
+            else:
+                break
+        if not chunks:
+            return
+        keys = [f"{self.name}-{self.submitted + n}" for n in range(len(chunks))]
+        self.submitted += len(chunks)
+        futures = self.client.map(_convert_chunk, [[self.tasks[i] for i in c] for c in chunks],
+                                  settings=self.settings, key=keys)
+        self.inflight.update(zip(futures, chunks))
+        pending.update(futures)
+
+    def _chunk_size(self, threads: int) -> int:
+        """Tasks in the next chunk: about CHUNK_SECONDS of work at the mean time per task so
+        far, at most self.chunk, and at most 1/GUIDE of what each thread has left. Chunks start
+        at one task and at most double from one to the next, so a few quick first results (a
+        broken file fails fast) cannot send out a long chunk."""
+        count, seconds = self.timed
+        by_time = self.chunk if seconds <= 0 else int(CHUNK_SECONDS * count / seconds)
+        tail = math.ceil((len(self.tasks) - self.next) / (GUIDE * threads))
+        size = max(1, min(self.chunk, by_time, tail, 2 * self.largest if count else 1))
+        self.largest = max(self.largest, size)
+        return size
+
+    def _results(self, future, value) -> list[Result]:
+        indexes = self.inflight.pop(future)
+        if future.status == "finished":
+            worker, results = value
+            self.workers.add(worker)
+            self.timed[0] += len(results)
+            self.timed[1] += sum(r.seconds for r in results)
+            return results
+        exc = value[1] if isinstance(value, tuple) else value
+        if future.status == "cancelled":
+            return self._records(indexes, SKIPPED, CANCELLED)
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            if len(indexes) > 1:  # which of them kills workers? Each gets a try of its own
+                self.singles.extend(indexes)
+                return []
+            return self._records(indexes, ERROR, KILLED)
+        return self._records(indexes, ERROR, f"{type(exc).__name__}: {exc}")
+
+    def _records(self, indexes, status: str, reason: str) -> list[Result]:
+        return [Result(self.tasks[i].input, self.tasks[i].output, status, reason)
+                for i in indexes]
+
+    def _cancel(self) -> None:
+        live = [f for f in self.inflight if f.status == "pending"]
+        if live:
+            self.client.cancel(live)
+
+
+def _remove_orphans(tasks: list[Task]) -> None:
+    """Remove the temp files that workers killed mid-write left beside this batch's local
+    outputs (those of processes no longer running here)."""
+    targets: dict[str, set[str]] = {}
+    for task in tasks:
+        if task.output != STDIO and not is_url(task.output):
+            directory, name = os.path.split(os.path.realpath(task.output))
+            targets.setdefault(directory, set()).add(name)
+    for directory, names in targets.items():
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            target, pid = temp_target(entry), temp_owner(entry)
+            if target is not None and any(n.startswith(target) for n in names) \
+                    and not _alive(pid):
+                try:
+                    os.unlink(os.path.join(directory, entry))
+                except OSError:
+                    pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
