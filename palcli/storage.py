@@ -101,8 +101,7 @@ def filesystem(url: str):
     try:
         import fsspec
     except ImportError:
-        raise UsageError(f"{url}: URLs need fsspec: pip install "
-                         f"'{_install_hint(protocols[-1])}'") from None
+        raise UsageError(f"{url}: URLs need fsspec: {_install_hint(protocols[-1])}") from None
     for protocol in protocols:
         try:
             fsspec.get_filesystem_class(protocol)
