@@ -6,10 +6,11 @@
 run_dask has run_local's signature plus where the cluster is, and yields one Result per task in
 completion order. Dask schedules; palcli adds only the task glue:
 - Tasks (paths) travel in chunks, each chunk one Dask task, and only a window of chunks is in
-  flight, so a million inputs never make a million futures. A chunk holds about CHUNK_SECONDS
-  of work (from the times of the results so far; up to CHUNK tasks), so the scheduler's cost
-  per task is small against the work and the bar still moves; chunks shrink towards the end of
-  the batch (guided self-scheduling), so the workers finish together.
+  flight, so a million inputs never make a million futures. A chunk holds about
+  chunk_seconds() of work (from the times of the results so far; up to CHUNK tasks): enough
+  that the scheduler, which spends a millisecond or two on each Dask task, stays at most half
+  busy however many workers ask, and little enough that the bar moves. Chunks shrink towards
+  the end of the batch (guided self-scheduling), so the workers finish together.
 - A worker process turns settings.cube into the cube once (the per-process memo of
   palcli.cube.resolve) and reads and writes the files itself: pixels and the cube never pass
   through the scheduler, only tasks and Result records.
@@ -40,7 +41,8 @@ from .worker import convert_one, prepare
 log = logging.getLogger("palcli")
 
 CHUNK = 64  # tasks in one Dask task, at most
-CHUNK_SECONDS = 0.25  # work in one Dask task: some 100 times the scheduler's cost for it
+CHUNK_SECONDS = 0.5  # work in one Dask task, at least
+SCHEDULER_SECONDS = 0.002  # a Dask task's cost at the scheduler (2.1 ms in bench_scale.py)
 GUIDE = 4  # a chunk is at most 1/GUIDE of the remaining tasks per worker thread
 WINDOW = 2  # chunks in flight per worker thread: one running, one queued behind it
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
@@ -110,6 +112,12 @@ def run_dask(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
     finally:
         if own:
             client.close()
+
+
+def chunk_seconds(threads: int) -> float:
+    """Work to put in one Dask task when `threads` worker threads ask for tasks: the scheduler
+    then spends at most half its time on them."""
+    return max(CHUNK_SECONDS, 2 * threads * SCHEDULER_SECONDS)
 
 
 def _convert_chunk(tasks: list[Task], settings: Settings) -> tuple[str, list[Result]]:
@@ -198,12 +206,12 @@ class _Batch:
         pending.update(futures)
 
     def _chunk_size(self, threads: int) -> int:
-        """Tasks in the next chunk: about CHUNK_SECONDS of work at the mean time per task so
+        """Tasks in the next chunk: about chunk_seconds() of work at the mean time per task so
         far, at most self.chunk, and at most 1/GUIDE of what each thread has left. Chunks start
         at one task and at most double from one to the next, so a few quick first results (a
         broken file fails fast) cannot send out a long chunk."""
         count, seconds = self.timed
-        by_time = self.chunk if seconds <= 0 else int(CHUNK_SECONDS * count / seconds)
+        by_time = self.chunk if seconds <= 0 else int(chunk_seconds(threads) * count / seconds)
         tail = math.ceil((len(self.tasks) - self.next) / (GUIDE * threads))
         size = max(1, min(self.chunk, by_time, tail, 2 * self.largest if count else 1))
         self.largest = max(self.largest, size)

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import distributed
@@ -71,11 +72,10 @@ def env(s3_server):
     return {**os.environ, **AWS, "AWS_ENDPOINT_URL": s3_server}
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, env):
+@contextmanager
+def running_cluster(d: Path, env: dict, *worker_options: str):
     """`dask scheduler` and two `dask worker --nworkers 1 --nthreads 1`; the scheduler's
     address. Ports are the system's free ones, passed on through a scheduler file."""
-    d = tmp_path_factory.mktemp("cluster")
     file = d / "scheduler.json"
     dask = str(Path(sys.executable).parent / "dask")
     procs = [start(dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
@@ -87,7 +87,7 @@ def cluster(tmp_path_factory, env):
         for _ in range(2):
             procs.append(start(dask, "worker", "--scheduler-file", str(file), "--nworkers", "1",
                                "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard",
-                               env=env))
+                               *worker_options, env=env))
         address = json.loads(file.read_text())["address"]
         with distributed.Client(address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=120)
@@ -95,6 +95,12 @@ def cluster(tmp_path_factory, env):
     finally:
         for proc in reversed(procs):
             stop(proc)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, env):
+    with running_cluster(tmp_path_factory.mktemp("cluster"), env) as address:
+        yield address
 
 
 @pytest.fixture
@@ -255,6 +261,29 @@ def test_fail_fast_cancels_the_rest(cluster, client, big_batch, tmp_path, env):
     assert statuses.count("error") == 1 and statuses.count("skipped") > 50
     assert stderr.decode().splitlines() == [f"palcli: error: {src / 'a-broken.jpg'}: "
                                             "not an image file Pillow can read"]
+
+
+def test_an_input_that_kills_every_worker_is_one_error_record(tmp_path, env):
+    """A 64 MP image on workers allowed 400 MB: the nanny kills each worker that decodes it.
+    The others in its chunk are tried alone and converted; it alone is an error."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(40):
+        Image.fromarray(photo(i, 24, 32)).save(src / f"p{i:02d}.png")
+    y, x = np.mgrid[0:8000, 0:8000]
+    big = np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)
+    Image.fromarray(big).save(src / "p20-huge.png", compress_level=1)
+    del big, x, y
+    cluster_env = {**env, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    with running_cluster(tmp_path, cluster_env, "--memory-limit", "400MB") as address:
+        r = palcli("convert", src, tmp_path / "out", "-p", PALETTE, "--max-pixels", "100000000",
+                   "--executor", "dask", "--scheduler", address, "--report", "-", env=env)
+    assert r.returncode == 1, r.stderr
+    statuses = {Path(k).name: v for k, v in report(r).items()}
+    assert statuses.pop("p20-huge.png") == ("error", "the Dask workers running it died, "
+                                                     "on every try")
+    assert statuses == {f"p{i:02d}.png": ("ok", None) for i in range(40)}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(statuses)
 
 
 def silent_listener():
