@@ -18,6 +18,7 @@ completion order. Dask schedules; palcli adds only the task glue:
   tasks, and a single task that does is one error record: no input goes missing.
 - Closing the generator (Ctrl-C, SIGTERM, --fail-fast) cancels the futures in flight. Dask does
   not stop a task that is already running: it finishes, and its output is whole.
+- When the scheduler goes away mid-batch, every task not yet done is an error record.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ LOOK = 1.0  # seconds between asking the scheduler how many worker threads it ha
 INSTALL = "pip install 'palcli[dask]'"
 CANCELLED = "cancelled: stopped after an earlier error (--fail-fast)"
 KILLED = "the Dask workers running it died, on every try"
+LOST = "not converted: the connection to the Dask scheduler was lost"
 
 
 def require() -> None:
@@ -143,7 +145,8 @@ class _Batch:
         self.name = f"palcli-convert-{uuid.uuid4().hex[:12]}"
         self.submitted = 0
         self.workers: set[str] = set()  # addresses seen: at the start and in results
-        self.stopped = False
+        self.stopped = False  # by --fail-fast
+        self.lost = False  # the scheduler (the client gave up on it)
         self.threads = 0
         self.timed = [0, 0.0]  # results so far and their worker seconds
         self.largest = 0  # tasks in the largest chunk so far
@@ -161,14 +164,27 @@ class _Batch:
                         self.stopped = True
                         self._cancel()  # they come back cancelled, or done if they were
                     yield result
-                if not self.stopped:
+                if not (self.stopped or self.lost):
                     self._submit(pending)
         finally:
             self._cancel()
-        for i in [*self.singles, *range(self.next, len(self.tasks))]:
-            yield Result(self.tasks[i].input, self.tasks[i].output, SKIPPED, NOT_STARTED)
-        if self.workers - set(self.client.nthreads()):  # a worker was lost mid-batch
-            _remove_orphans(self.tasks)
+        left = [*self.singles, *range(self.next, len(self.tasks))]
+        yield from (self._records(left, ERROR, LOST) if self.lost
+                    else self._records(left, SKIPPED, NOT_STARTED))
+        if not self.lost and self.workers - set(self._ask(self.client.nthreads, {})):
+            _remove_orphans(self.tasks)  # a worker was lost mid-batch
+
+    def _ask(self, call, default, *args, **kwargs):
+        """call(*args, **kwargs) on the client; default once the scheduler is lost (the client
+        gives up on it and closes)."""
+        if self.lost:
+            return default
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - distributed raises what its comms raise
+            log.debug("the Dask client failed: %r", exc)
+            self.lost = True
+            return default
 
     def _threads(self) -> int:
         """The cluster's worker threads, asked again at most every LOOK seconds: workers may
@@ -176,7 +192,7 @@ class _Batch:
         now = time.monotonic()
         if now >= self.looked + LOOK:
             self.looked = now
-            nthreads = self.client.nthreads()
+            nthreads = self._ask(self.client.nthreads, {})
             self.workers.update(nthreads)
             if not nthreads and not self.threads:
                 log.info("the Dask cluster has no workers yet: the tasks wait for one")
@@ -200,8 +216,12 @@ class _Batch:
             return
         keys = [f"{self.name}-{self.submitted + n}" for n in range(len(chunks))]
         self.submitted += len(chunks)
-        futures = self.client.map(_convert_chunk, [[self.tasks[i] for i in c] for c in chunks],
-                                  settings=self.settings, key=keys)
+        futures = self._ask(self.client.map, None, _convert_chunk,
+                            [[self.tasks[i] for i in c] for c in chunks],
+                            settings=self.settings, key=keys)
+        if futures is None:  # not sent: reported with the tasks never sent
+            self.singles.extend(i for c in chunks for i in c)
+            return
         self.inflight.update(zip(futures, chunks))
         pending.update(futures)
 
@@ -227,7 +247,10 @@ class _Batch:
             return results
         exc = value[1] if isinstance(value, tuple) else value
         if future.status == "cancelled":
-            return self._records(indexes, SKIPPED, CANCELLED)
+            if self.stopped:
+                return self._records(indexes, SKIPPED, CANCELLED)
+            self.lost = True  # not by palcli: the client lost the scheduler
+            return self._records(indexes, ERROR, LOST)
         from distributed import KilledWorker
 
         if isinstance(exc, KilledWorker):
@@ -244,7 +267,7 @@ class _Batch:
     def _cancel(self) -> None:
         live = [f for f in self.inflight if f.status == "pending"]
         if live:
-            self.client.cancel(live)
+            self._ask(self.client.cancel, None, live)
 
 
 def _remove_orphans(tasks: list[Task]) -> None:

@@ -74,8 +74,8 @@ def env(s3_server):
 
 @contextmanager
 def running_cluster(d: Path, env: dict, *worker_options: str):
-    """`dask scheduler` and two `dask worker --nworkers 1 --nthreads 1`; the scheduler's
-    address. Ports are the system's free ones, passed on through a scheduler file."""
+    """`dask scheduler` and two `dask worker --nworkers 1 --nthreads 1`; (the scheduler's
+    address, its process). Ports are the system's free ones, passed on in a scheduler file."""
     file = d / "scheduler.json"
     dask = str(Path(sys.executable).parent / "dask")
     procs = [start(dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
@@ -91,7 +91,7 @@ def running_cluster(d: Path, env: dict, *worker_options: str):
         address = json.loads(file.read_text())["address"]
         with distributed.Client(address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=120)
-        yield address
+        yield address, procs[0]
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -99,8 +99,18 @@ def running_cluster(d: Path, env: dict, *worker_options: str):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, env):
-    with running_cluster(tmp_path_factory.mktemp("cluster"), env) as address:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), env) as (address, _):
         yield address
+
+
+@pytest.fixture(scope="module")
+def fragile_cluster(tmp_path_factory, env):
+    """A cluster whose workers may use 400 MB (the nanny kills one that uses more), where Dask
+    gives a task two tries; the last test here kills its scheduler."""
+    cluster_env = {**env, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+    with running_cluster(tmp_path_factory.mktemp("fragile"), cluster_env,
+                         "--memory-limit", "400MB") as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -263,7 +273,7 @@ def test_fail_fast_cancels_the_rest(cluster, client, big_batch, tmp_path, env):
                                             "not an image file Pillow can read"]
 
 
-def test_an_input_that_kills_every_worker_is_one_error_record(tmp_path, env):
+def test_an_input_that_kills_every_worker_is_one_error_record(fragile_cluster, tmp_path, env):
     """A 64 MP image on workers allowed 400 MB: the nanny kills each worker that decodes it.
     The others in its chunk are tried alone and converted; it alone is an error."""
     src = tmp_path / "src"
@@ -274,16 +284,34 @@ def test_an_input_that_kills_every_worker_is_one_error_record(tmp_path, env):
     big = np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)
     Image.fromarray(big).save(src / "p20-huge.png", compress_level=1)
     del big, x, y
-    cluster_env = {**env, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
-    with running_cluster(tmp_path, cluster_env, "--memory-limit", "400MB") as address:
-        r = palcli("convert", src, tmp_path / "out", "-p", PALETTE, "--max-pixels", "100000000",
-                   "--executor", "dask", "--scheduler", address, "--report", "-", env=env)
+    r = palcli("convert", src, tmp_path / "out", "-p", PALETTE, "--max-pixels", "100000000",
+               "--executor", "dask", "--scheduler", fragile_cluster[0], "--report", "-", env=env)
     assert r.returncode == 1, r.stderr
     statuses = {Path(k).name: v for k, v in report(r).items()}
     assert statuses.pop("p20-huge.png") == ("error", "the Dask workers running it died, "
                                                      "on every try")
     assert statuses == {f"p{i:02d}.png": ("ok", None) for i in range(40)}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(statuses)
+
+
+def test_losing_the_scheduler_mid_batch_is_an_error_record_per_input_left(
+        fragile_cluster, big_batch, tmp_path, env):
+    address, scheduler = fragile_cluster
+    out = tmp_path / "out"
+    proc = launch(big_batch, out, address, env)
+    wait_for_outputs(out, 4, proc)
+    scheduler.send_signal(signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    records = [json.loads(line) for line in stdout.decode().splitlines()]
+    assert sorted(x["input"] for x in records) == sorted(str(p) for p in big_batch.iterdir())
+    lost = [x for x in records if x["status"] != "ok"]
+    assert lost and all(x["error"] == "not converted: the connection to the Dask scheduler was "
+                                      "lost" for x in lost)
+    lines = stderr.decode().splitlines()
+    assert "Traceback" not in stderr.decode()
+    assert [line for line in lines if "not converted" in line] == [
+        f"palcli: error: {x['input']}: {x['error']}" for x in lost]
 
 
 def silent_listener():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
 from contextlib import contextmanager
@@ -175,11 +176,40 @@ def _executor_options(o: ConvertOptions):
         return
     from ..executors_dask import connect
 
-    client = connect(o.scheduler)
+    with _dask_log_lines():
+        client = connect(o.scheduler)
+        try:
+            yield {"client": client}
+        finally:
+            client.close()
+
+
+class _OneLine(logging.Handler):
+    """Dask's own log records as one warning line each, without their tracebacks (a lost
+    scheduler is already an error record per input)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        if message:
+            console.warning(f"dask: {message.splitlines()[0]}")
+
+
+@contextmanager
+def _dask_log_lines():
+    """While the block runs, Dask's loggers (each of its own with a handler) write _OneLine."""
+    import distributed  # noqa: F401 - it sets its loggers up when imported
+
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] == "distributed"]
+    saved = [logger.handlers for logger in loggers]
+    for logger in loggers:
+        if logger.handlers:
+            logger.handlers = [_OneLine(logging.WARNING)]
     try:
-        yield {"client": client}
+        yield
     finally:
-        client.close()
+        for logger, handlers in zip(loggers, saved):
+            logger.handlers = handlers
 
 
 @contextmanager
