@@ -29,6 +29,7 @@ import os
 import time
 import uuid
 from collections import deque
+from dataclasses import replace
 
 from . import engine
 from .atomic import temp_owner, temp_target
@@ -108,6 +109,8 @@ def run_dask(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
     jobs is the cluster's to decide and ignored; chunk caps the tasks in one Dask task."""
     own = client is None
     if own:
+        if not address:
+            raise UsageError("the dask executor needs the scheduler's address")
         client = connect(address)
     try:
         yield from _Batch(client, tasks, settings, chunk).run(fail_fast)
@@ -217,7 +220,7 @@ class _Batch:
         keys = [f"{self.name}-{self.submitted + n}" for n in range(len(chunks))]
         self.submitted += len(chunks)
         futures = self._ask(self.client.map, None, _convert_chunk,
-                            [[self.tasks[i] for i in c] for c in chunks],
+                            [[_absolute(self.tasks[i]) for i in c] for c in chunks],
                             settings=self.settings, key=keys)
         if futures is None:  # not sent: reported with the tasks never sent
             self.singles.extend(i for c in chunks for i in c)
@@ -244,7 +247,8 @@ class _Batch:
             self.workers.add(worker)
             self.timed[0] += len(results)
             self.timed[1] += sum(r.seconds for r in results)
-            return results
+            return [replace(r, input=self.tasks[i].input, output=self.tasks[i].output)
+                    for i, r in zip(indexes, results)]
         exc = value[1] if isinstance(value, tuple) else value
         if future.status == "cancelled":
             if self.stopped:
@@ -268,6 +272,15 @@ class _Batch:
         live = [f for f in self.inflight if f.status == "pending"]
         if live:
             self._ask(self.client.cancel, None, live)
+
+
+def _absolute(task: Task) -> Task:
+    """The task as a worker, whose working directory is its own, must see it: local paths
+    made absolute (the report keeps them as given)."""
+    def where(path: str) -> str:
+        return path if path == STDIO or is_url(path) else os.path.abspath(path)
+
+    return replace(task, input=where(task.input), output=where(task.output))
 
 
 def _remove_orphans(tasks: list[Task]) -> None:

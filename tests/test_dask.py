@@ -174,13 +174,27 @@ def test_dask_writes_the_local_pools_bytes(cluster, client, inputs, tmp_path, en
             assert im.n_frames > 1, name
 
 
-def test_the_scheduler_address_comes_from_the_environment(cluster, client, inputs, tmp_path,
-                                                          env):
-    r = palcli("convert", inputs / "photo0.jpg", tmp_path / "out.png", "-p", PALETTE,
-               "--executor", "dask", env={**env, "DASK_SCHEDULER_ADDRESS": cluster})
+def test_relative_paths_and_the_address_from_the_environment(cluster, client, inputs,
+                                                             tmp_path, env):
+    """The workers' working directory is not palcli's: they get the paths made absolute, the
+    report keeps them as given."""
+    shutil.copy(inputs / "photo0.jpg", tmp_path / "photo0.jpg")
+    r = subprocess.run([sys.executable, "-m", "palcli", "convert", "photo0.jpg", "out/",
+                        "-p", PALETTE, "--executor", "dask", "--report", "-"], cwd=tmp_path,
+                       capture_output=True, env={**env, "DASK_SCHEDULER_ADDRESS": cluster})
     assert r.returncode == 0, r.stderr
-    with Image.open(tmp_path / "out.png") as im:
+    assert report(r) == {"photo0.jpg": ("ok", None)}
+    assert json.loads(r.stdout)["output"] == "out/photo0.png"
+    with Image.open(tmp_path / "out" / "photo0.png") as im:
         assert im.mode == "P" and im.size == (64, 48)
+
+
+def test_standard_input_and_output_stay_local(cluster, inputs, tmp_path):
+    for args in (["-", tmp_path / "o.png"], [inputs / "photo0.jpg", "-"]):
+        r = palcli("convert", *args, "-p", PALETTE, "--executor", "dask", "--scheduler", cluster)
+        assert r.returncode == 2
+        assert r.stderr.decode() == ("palcli: error: '-' (standard input or output) needs "
+                                     "--executor local\n")
 
 
 @pytest.fixture(scope="module")

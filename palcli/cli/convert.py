@@ -116,7 +116,7 @@ def run(o: ConvertOptions) -> int:
     if o.report == STDIO and o.output == STDIO:
         raise UsageError("--report - and OUTPUT - cannot both use standard output")
     if o.executor == "dask":
-        _check_dask(o.scheduler)
+        _check_dask(o)
     pal = load_palette(o.palette)
     dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
     plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing)
@@ -158,13 +158,16 @@ def _dry_run(plan) -> int:
     return 1 if plan.conflicts else 0
 
 
-def _check_dask(address: str | None) -> None:
+def _check_dask(o: ConvertOptions) -> None:
     from ..errors import UsageError
     from ..executors_dask import require
+    from ..plan import STDIO
 
     require()
-    if not address:
+    if not o.scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS (or $DASK_SCHEDULER_ADDRESS)")
+    if STDIO in (*o.inputs, o.output):
+        raise UsageError("'-' (standard input or output) needs --executor local")
 
 
 @contextmanager
