@@ -83,9 +83,12 @@ def connect(address: str):
     except Exception:  # noqa: BLE001 - whatever a stranger's bytes make of the protocol
         reason = "the server there is not a Dask scheduler"
     else:
-        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
-            return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         reason = "the server there is not a Dask scheduler"
+        if isinstance(reply, dict) and reply.get("type") == "Scheduler":
+            try:
+                return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            except Exception as exc:  # noqa: BLE001 - it went away since it answered
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     raise UsageError(f"cannot reach the Dask scheduler at {address}: {reason}")
 
 
