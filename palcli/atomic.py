@@ -66,6 +66,43 @@ def remove_temps(directory, pid: int) -> None:
                 pass
 
 
+def remove_stale(directory, max_age: float = 3600.0) -> int:
+    """Remove palcli temp files in directory left by processes killed outright (kill -9 of a
+    whole process group): older than max_age seconds and whose process is gone. Returns how
+    many were removed."""
+    import time
+
+    try:
+        names = [n for n in os.listdir(directory or ".") if is_temp(n)]
+    except OSError:
+        return 0
+    removed = 0
+    now = time.time()
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > max_age \
+                    and not _alive(temp_owner(name)):
+                os.unlink(path)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -> None:
     """Call write(f) on a new temp file beside path, then rename it over path.
 
@@ -85,10 +122,11 @@ def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -
     if makedirs:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    # Read-write: multi-page TIFF writers read back what they wrote.
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
                  | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "w+b") as f:
             write(f)
             f.flush()
             os.fchmod(f.fileno(), 0o666 & ~_current_umask())  # outputs may be shared

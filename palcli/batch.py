@@ -10,10 +10,12 @@ input, whatever became of it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 
 from ._validate import check_choice
+from .atomic import remove_stale
 from .cube import make_ref, worker_ref
 from .dither import DitherParams
 from .executors import default_jobs, run_local
@@ -21,6 +23,7 @@ from .executors_dask import run_dask
 from .palette import Palette
 from .plan import Plan, Settings
 from .report import ERROR, SKIPPED, Report, Result
+from .storage import is_url
 
 UP_TO_DATE = "output is up to date"
 # name -> run(tasks, settings, *, jobs, fail_fast, **options): Results in completion order
@@ -53,8 +56,13 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
         record(Result(task.input, task.output, SKIPPED, UP_TO_DATE))
     for task, reason in plan.conflicts:
         record(Result(task.input, task.output, ERROR, reason))
+    for directory, reason in plan.unreadable:
+        record(Result(directory, "", ERROR, reason))
     if not plan.tasks:
         return report
+    for directory in sorted({os.path.dirname(t.output) for t in plan.tasks
+                             if t.output != "-" and not is_url(t.output)}):
+        remove_stale(directory)  # what a killed run left, an hour or more ago
     jobs = min(jobs or default_jobs(), len(plan.tasks))
     # The cube is obtained here, once, before any worker starts; workers only open it.
     with worker_ref(settings.cube, share=jobs > 1 and executor == "local") as ref:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import is_temp, temp_target, write_atomic
+from .atomic import is_temp, remove_stale, temp_target, write_atomic
 
 FORMAT_VERSION = 2  # bump whenever the layout or the meaning of a cube changes
 MAGIC = b"PALCLI-CUBE\n"
@@ -131,6 +131,7 @@ def write_cube(path: Path, cube: np.ndarray, *, key: str, palette: str, metric: 
         f.write(memoryview(np.ascontiguousarray(cube)).cast("B"))
 
     write_atomic(path, write, makedirs=True)
+    remove_stale(path.parent)
 
 
 def cache_info(verify: bool = False) -> CacheInfo:
@@ -149,14 +150,15 @@ def cache_info(verify: bool = False) -> CacheInfo:
     return CacheInfo(d, cubes)
 
 
-def clear_cache() -> int:
-    """Delete palcli's cube files (and its stale temp files) in the cache dir; return bytes freed.
+def clear_cache() -> tuple[int, list[tuple[Path, str]]]:
+    """Delete palcli's cube files (and its stale temp files) in the cache dir.
 
-    Only names of palcli's own pattern whose first bytes are palcli's magic are touched, so
-    pointing PALCLI_CACHE_DIR at a shared directory is safe. Cubes already mapped by running
-    processes stay valid for them. OSError (a read-only dir) propagates.
+    Returns the bytes freed and the files that could not be removed, with the reason. Only
+    regular files named as palcli names them whose first bytes are palcli's magic are touched,
+    so pointing PALCLI_CACHE_DIR at a shared directory is safe. Cubes already mapped by running
+    processes stay valid for them.
     """
-    freed = 0
+    freed, failed = 0, []
     for path in _own_files(cache_dir()):
         try:
             st = path.lstat()
@@ -165,7 +167,9 @@ def clear_cache() -> int:
                 freed += st.st_size
         except FileNotFoundError:
             pass
-    return freed
+        except OSError as exc:
+            failed.append((path, exc.strerror or str(exc)))
+    return freed, failed
 
 
 # -- file format ---------------------------------------------------------------------------------

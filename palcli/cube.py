@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import warnings
 import weakref
@@ -42,6 +43,7 @@ class Cube:
     array: np.ndarray  # (256, 256, 256) uint8|uint16, read-only
     key: str
     path: Path | None  # the verified cache file it is mapped from; None when in memory
+    built: bool = False  # built by this process (rather than found in the cache)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,9 @@ def _obtain(key: str, colors: np.ndarray, metric: str, name: str) -> Cube:
             path = cache.cube_path(key, d)
             array = cache.read_cube(path, key, len(colors))
             if array is None:
+                if os.path.lexists(path):
+                    warnings.warn(f"the cube cache file {path} was damaged (truncated, corrupt "
+                                  f"or not a cube); rebuilt", PalcliWarning, stacklevel=4)
                 cube = _build_and_store(key, colors, metric, name, path)
             else:
                 cube = Cube(array, key, path)
@@ -194,7 +199,7 @@ def _build_and_store(key: str, colors: np.ndarray, metric: str, name: str, path:
         _warn_unwritable(path.parent, exc)
         path = None
     array.setflags(write=False)
-    return Cube(array, key, path)
+    return Cube(array, key, path, built=True)
 
 
 def _attach(name: str, k: int) -> np.ndarray | None:

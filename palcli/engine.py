@@ -85,31 +85,35 @@ def readonly(a: np.ndarray, shape) -> np.ndarray:
     return v
 
 
-def spans(kernel, args, n: int, unit: int = 1) -> None:
-    """kernel(*args, lo, hi) over [0, n) (items of `unit` pixels), on up to numba's thread count.
+def spans(kernel, args, n: int, unit: int = 1, chunk: int | None = None) -> None:
+    """kernel(*args, lo, hi) over [0, n) in chunks, on up to numba's thread count.
 
-    Threads claim chunks of CHUNK_PIXELS from a shared counter and the caller waits for the
-    chunks, not the threads: when another process keeps a core busy, a helper that is not
-    scheduled simply claims nothing, instead of holding back half the image (a fixed split into
-    halves ran slower than one thread here whenever the machine was busy).
+    Threads claim chunks (default CHUNK_PIXELS pixels, in items of `unit` pixels) from a
+    shared counter and the caller waits for the chunks, not the threads: when another process
+    keeps a core busy, a helper that is not scheduled simply claims nothing, instead of holding
+    back half the image (a fixed split into halves ran slower than one thread here whenever the
+    machine was busy). The caller itself only waits, so Ctrl-C and SIGTERM are handled at once
+    (a kernel cannot be interrupted): no chunk is started after the interrupt, the ones running
+    finish, and the interrupt propagates. Kernels must release the GIL (nogil).
     """
     import numba
 
-    chunk = max(1, CHUNK_PIXELS // unit)
+    chunk = chunk or max(1, CHUNK_PIXELS // unit)
     chunks = -(-n // chunk)
-    threads = min(numba.get_num_threads(), chunks)
-    if threads <= 1:
-        kernel(*args, 0, n)
+    if chunks <= 1:
+        kernel(*args, 0, n)  # one short piece: no hand-off
         return
+    threads = min(numba.get_num_threads(), chunks)
     claims = itertools.count()
     done = [0]
     errors: list = []
     lock = threading.Lock()
     finished = threading.Event()
+    abandon = threading.Event()
 
     def work():
         try:
-            while (c := next(claims)) < chunks:
+            while not abandon.is_set() and (c := next(claims)) < chunks:
                 kernel(*args, c * chunk, min(n, (c + 1) * chunk))
                 with lock:
                     done[0] += 1
@@ -117,13 +121,17 @@ def spans(kernel, args, n: int, unit: int = 1) -> None:
                         finished.set()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
             errors.append(exc)
+            abandon.set()
             finished.set()
 
-    pool = _thread_pool(threads - 1)
-    for _ in range(threads - 1):
+    pool = _thread_pool(threads)
+    for _ in range(threads):
         pool.submit(work)
-    work()
-    finished.wait()
+    try:
+        finished.wait()  # a lock wait: signal handlers run here
+    except BaseException:
+        abandon.set()
+        raise
     if errors:
         raise errors[0]
 

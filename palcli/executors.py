@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from . import engine
 from .plan import Settings, Task
 from .report import ERROR, SKIPPED, Result
-from .worker import convert_one, prepare, remove_leftovers
+from .worker import convert_one, prepare, remove_leftovers, stop_requested
 
 NOT_STARTED = "not started: stopped after an earlier error (--fail-fast)"
-_STOP_TIMEOUT = 5.0  # seconds a worker gets to clean up after SIGTERM before SIGKILL
+_STOP_TIMEOUT = 0.8  # seconds workers get, together, to clean up after SIGTERM before SIGKILL
 
 
 def default_jobs() -> int:
@@ -37,7 +37,9 @@ def default_jobs() -> int:
 def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
               fail_fast: bool = False):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
-    jobs = min(jobs or default_jobs(), len(tasks))
+    jobs = min(jobs or default_jobs(), len(tasks))  # never more workers than tasks
+    logging.getLogger("palcli").debug("%d inputs on %d process%s", len(tasks), jobs,
+                                      "es" * (jobs != 1))
     if jobs <= 1:
         return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
     return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)
@@ -106,7 +108,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
                         w.inflight.clear()
                         remove_leftovers(tasks[i].output, w.process.pid)
                         result = Result(tasks[i].input, tasks[i].output, ERROR,
-                                        f"worker process died (exit code {w.process.exitcode})")
+                                        _death(w.process.exitcode, settings))
                         w = replace(w)
                     stopped = stopped or (fail_fast and result.status == ERROR)
                     yield result
@@ -128,11 +130,11 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.inflight: deque[int] = deque()
         fork = ctx.get_start_method() == "fork"
-        # The parent's ends of the other pipes must not stay open in this child (a dead parent
-        # must read as EOF); only fork copies them.
-        inherited = [s.conn for s in siblings if s is not self] if fork else []
+        # The parent's ends of every pipe, its own included, must not stay open in this child
+        # (a dead parent must read as EOF); only fork copies them.
+        inherited = [s.conn for s in siblings if s is not self] + [self.conn] if fork else []
         self.process = ctx.Process(target=_serve, args=(child, settings, inherited,
-                                                         _log_level()), daemon=True)
+                                                         _log_level(), os.getpid()), daemon=True)
         with _signals_blocked():
             self.process.start()
         child.close()
@@ -163,13 +165,29 @@ class _Worker:
         self.conn.close()
 
 
+def _death(exitcode: int | None, settings: Settings) -> str:
+    """Why a worker died, as its task's error."""
+    if exitcode == -signal.SIGBUS:
+        where = settings.cube.path or "a memory-mapped file"
+        return (f"worker process died of a bus error (SIGBUS): {where} shrank while it was "
+                f"mapped (truncated or replaced in place?); run again to rebuild it")
+    if exitcode is not None and exitcode < 0:
+        return f"worker process died ({signal.Signals(-exitcode).name})"
+    return f"worker process died (exit code {exitcode})"
+
+
 def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
-    """SIGTERM every worker (each removes its temp file), then remove any temp file left."""
+    """SIGTERM every worker (each removes its temp file), wait for them together for at most
+    _STOP_TIMEOUT, SIGKILL the rest, then remove any temp file left."""
+    import time
+
     for w in workers:
         if w.process.is_alive():
             w.process.terminate()
+    deadline = time.monotonic() + _STOP_TIMEOUT
     for w in workers:
-        w.process.join(_STOP_TIMEOUT)
+        w.process.join(max(0.0, deadline - time.monotonic()))
+    for w in workers:
         if w.process.is_alive():
             w.process.kill()
             w.process.join()
@@ -210,10 +228,11 @@ def _copy_logging(level: int | None) -> None:
         logger.setLevel(level)
 
 
-def _serve(conn, settings: Settings, inherited, log_level: int | None) -> None:
+def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: int) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _die_with(parent)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     for c in inherited:
@@ -233,7 +252,20 @@ def _serve(conn, settings: Settings, inherited, log_level: int | None) -> None:
 
 
 def _exit_on_sigterm(signum, frame):
+    stop_requested.set()  # a kernel's error raised meanwhile is this stop, not a bad input
     raise SystemExit(128 + signum)  # unwinds through write_atomic, which removes the temp file
+
+
+def _die_with(parent: int) -> None:
+    """SIGTERM this worker when its parent dies (Linux), even while it is busy; and go now if
+    the parent is already gone. (Idle, it would see EOF on its pipe too.)"""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        raise SystemExit(0)
 
 
 def _context():

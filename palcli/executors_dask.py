@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import replace
 
 from . import engine
-from .atomic import temp_owner, temp_target
+from .atomic import remove_stale
 from .errors import UsageError
 from .executors import NOT_STARTED
 from .plan import STDIO, Settings, Task
@@ -161,11 +161,13 @@ class _Batch:
     def run(self, fail_fast: bool):
         from distributed import as_completed
 
-        pending = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
+        # Results are fetched here, not by as_completed(with_results=True): a fetch that fails
+        # there (the scheduler gone) leaves its future out of the iteration for ever.
+        pending = as_completed(loop=self.client.loop)
         try:
             self._submit(pending)
-            for future, value in pending:
-                for result in self._results(future, value):
+            for future in pending:
+                for result in self._results(future):
                     if fail_fast and result.status == ERROR and not self.stopped:
                         self.stopped = True
                         self._cancel()  # they come back cancelled, or done if they were
@@ -243,16 +245,21 @@ class _Batch:
         self.largest = max(self.largest, size)
         return size
 
-    def _results(self, future, value) -> list[Result]:
+    def _results(self, future) -> list[Result]:
         indexes = self.inflight.pop(future)
-        if future.status == "finished":
-            worker, results = value
-            self.workers.add(worker)
-            self.timed[0] += len(results)
-            self.timed[1] += sum(r.seconds for r in results)
-            return [replace(r, input=self.tasks[i].input, output=self.tasks[i].output)
-                    for i, r in zip(indexes, results)]
-        exc = value[1] if isinstance(value, tuple) else value
+        if future.status not in ("error", "cancelled"):  # finished (or lost, and redone)
+            try:
+                worker, results = future.result()
+            except Exception:  # noqa: BLE001 - erred or cancelled since, or no scheduler
+                if future.status not in ("error", "cancelled"):
+                    self.lost = True
+                    return self._records(indexes, ERROR, LOST)
+            else:
+                self.workers.add(worker)
+                self.timed[0] += len(results)
+                self.timed[1] += sum(r.seconds for r in results)
+                return [replace(r, input=self.tasks[i].input, output=self.tasks[i].output)
+                        for i, r in zip(indexes, results)]
         if future.status == "cancelled":
             if self.stopped:
                 return self._records(indexes, SKIPPED, CANCELLED)
@@ -260,6 +267,9 @@ class _Batch:
             return self._records(indexes, ERROR, LOST)
         from distributed import KilledWorker
 
+        exc = self._ask(future.exception, None)
+        if exc is None:
+            return self._records(indexes, ERROR, LOST)
         if isinstance(exc, KilledWorker):
             if len(indexes) > 1:  # which of them kills workers? Each gets a try of its own
                 self.singles.extend(indexes)
@@ -289,31 +299,6 @@ def _absolute(task: Task) -> Task:
 def _remove_orphans(tasks: list[Task]) -> None:
     """Remove the temp files that workers killed mid-write left beside this batch's local
     outputs (those of processes no longer running here)."""
-    targets: dict[str, set[str]] = {}
-    for task in tasks:
-        if task.output != STDIO and not is_url(task.output):
-            directory, name = os.path.split(os.path.realpath(task.output))
-            targets.setdefault(directory, set()).add(name)
-    for directory, names in targets.items():
-        try:
-            entries = os.listdir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            target, pid = temp_target(entry), temp_owner(entry)
-            if target is not None and any(n.startswith(target) for n in names) \
-                    and not _alive(pid):
-                try:
-                    os.unlink(os.path.join(directory, entry))
-                except OSError:
-                    pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    for directory in sorted({os.path.dirname(t.output) for t in tasks
+                             if t.output != STDIO and not is_url(t.output)}):
+        remove_stale(directory, max_age=0)

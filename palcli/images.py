@@ -1,18 +1,25 @@
 """The Pillow edge: read any image as sRGB uint8 pixels, write palette images.
 
-    frames, info = read_frames("photo.jpg", max_pixels=None)   # [(H, W, 3|4) uint8], ImageInfo
-    write_image(f, [(indices, transparent_mask)], palette.colors, "png")
+    with open_frames("anim.gif", max_pixels=None) as (info, frames):
+        for frame in frames: ...          # Frame: one (H, W, 4) array at a time
+    write_image(f, [(indices, alpha)], palette.colors, "png")
 
 Reading applies the EXIF orientation and converts an embedded ICC profile to sRGB; every mode
-Pillow opens becomes RGB or RGBA (16-bit samples are rounded to 8 bits). Writing keeps the
-palette exactly: an indexed PNG's PLTE is the palette's K colours (plus one transparent entry),
-and the bytes depend on nothing but the pixels and the palette.
+Pillow opens becomes RGB or RGBA (16-bit samples are rounded to 8 bits). Every frame of an
+animation is composited onto the animation's canvas, as a browser shows it, and handed over one
+at a time, so memory holds one decoded frame. --max-pixels bounds each frame's extents (checked
+by Pillow before it decodes them) and the sum over the frames read.
+
+Writing keeps the palette exactly: an indexed PNG's PLTE is the palette's K colours (plus one
+transparent entry), and the bytes depend on nothing but the pixels and the palette.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -22,7 +29,7 @@ from PIL import Image
 from .errors import ImageError, PalcliWarning
 from .outputs import OUTPUTS, RLE_MAX_COLORS, Encoding, check_palette_fits
 
-ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # input formats whose every frame is read
+ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # formats whose frames share one canvas
 _ORIENTATION = 0x0112
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
               4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
@@ -34,11 +41,17 @@ _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 class ImageInfo:
     format: str | None  # Pillow's name for the input format ("JPEG", "PNG", ...)
     mode: str  # the input's mode before conversion ("P", "I;16", "CMYK", ...)
-    size: tuple[int, int]  # (width, height) as stored, before the EXIF orientation
+    size: tuple[int, int]  # (width, height) of the canvas, before the EXIF orientation
     frames: int  # frames in the file
-    durations: tuple[int, ...] = ()  # milliseconds per frame read, when animated
+    read: int  # frames handed over (all of an animation, or the first)
     loop: int | None = None
-    alpha: bool = False  # a frame read has an alpha channel
+
+
+@dataclass(frozen=True)
+class Frame:
+    pixels: np.ndarray  # (H, W, 4) uint8: RGBA, or RGBX (fourth byte 255) without alpha
+    alpha: bool  # the frame has an alpha channel
+    duration: int  # milliseconds (0 when not animated)
 
 
 def open_image(source, max_pixels: int | None = None, *, name: str | None = None):
@@ -48,71 +61,151 @@ def open_image(source, max_pixels: int | None = None, *, name: str | None = None
 
 
 def read_frames(source, max_pixels: int | None = None, *, all_frames: bool = True,
-                name: str | None = None, four: bool = False) -> tuple[list[np.ndarray], ImageInfo]:
-    """Every frame of an animated GIF/PNG/WebP (else the first) as (H, W, 3|4) uint8 arrays.
-
-    source is a path or a binary file object; name is what errors call it. With four=True every
-    frame has four channels, the fourth 255 when the image has no alpha (info.alpha tells),
-    which is what Pillow holds in memory, so it costs no more than three. Raises ImageError
-    for a missing, unreadable, corrupt or truncated file, or one over max_pixels (default
-    Pillow's Image.MAX_IMAGE_PIXELS). Warns when frames are dropped.
-    """
-    name = str(source) if name is None else name
-    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    try:
-        with _pillow_limit_off(), Image.open(source) as im:
-            w, h = im.size
-            if limit is not None and w * h > limit:
-                raise ImageError(name, f"{w}x{h} = {w * h} pixels is over the limit of "
-                                       f"{limit} (--max-pixels)")
-            n = getattr(im, "n_frames", 1)
-            read_all = all_frames and n > 1 and im.format in ANIMATED
-            if n > 1 and not read_all and all_frames and im.format != "MPO":
-                # MPO (camera JPEGs) carry previews and depth maps, not frames worth a word.
-                warnings.warn(f"{name}: {n} frames in a {im.format} file; converted the first",
-                              PalcliWarning, stacklevel=2)
-            to_srgb = _icc_transform(im, name)
-            orientation = im.getexif().get(_ORIENTATION, 1)
-            frames, durations, alpha = [], [], False
-            for i in range(n if read_all else 1):
-                if i:
-                    im.seek(i)
-                frame = _to_srgb_image(im, to_srgb, orientation)
-                alpha = alpha or frame.mode == "RGBA"
-                if four and frame.mode == "RGB":
-                    frames.append(np.frombuffer(frame.tobytes("raw", "RGBX"), np.uint8)
-                                  .reshape(frame.height, frame.width, 4))
-                else:
-                    frames.append(np.asarray(frame))
-                durations.append(int(im.info.get("duration", 0) or 0))
-            info = ImageInfo(im.format, im.mode, (w, h), n,
-                             tuple(durations) if read_all else (), im.info.get("loop"), alpha)
-            return frames, info
-    except ImageError:
-        raise
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        raise ImageError(name, (exc.strerror or str(exc)).lower()) from None
-    except Image.UnidentifiedImageError:
-        raise ImageError(name, "not an image file Pillow can read") from None
-    except Exception as exc:  # Pillow raises many types for corrupt data; one message for all
-        raise ImageError(name, f"cannot read image: {exc}") from None
+                name: str | None = None) -> tuple[list[np.ndarray], ImageInfo]:
+    """Every frame of an animated GIF/PNG/WebP (else the first) as (H, W, 3|4) uint8 arrays
+    (four channels when the frame has alpha). See open_frames."""
+    with open_frames(source, max_pixels, name=name, all_frames=all_frames) as (info, frames):
+        arrays = [f.pixels if f.alpha else np.ascontiguousarray(f.pixels[..., :3])
+                  for f in frames]
+    return arrays, info
 
 
 @contextmanager
-def _pillow_limit_off():
-    # palcli applies its own limit (Pillow's warns above the limit and refuses only at twice it,
-    # also when seeking GIF frames). Process-wide, which is fine for palcli's worker processes.
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
+def open_frames(source, max_pixels: int | None = None, *, name: str | None = None,
+                all_frames: bool | Callable[[str | None], bool] = True):
+    """(ImageInfo, an iterator of Frames) for an image file, while the block runs.
+
+    source is a path or a binary file object; name is what errors call it. all_frames: True
+    reads every frame of an animation (GIF, PNG, WebP), False the first frame alone;
+    all_frames(format) says whether every frame of a file in that Pillow format is wanted (when
+    not, a warning says frames were dropped). Raises ImageError, also while iterating, for a missing,
+    unreadable, corrupt or truncated file, or one over max_pixels (default Pillow's
+    Image.MAX_IMAGE_PIXELS): a frame whose extents exceed it is refused before it is decoded,
+    and so are frames whose sum would.
+    """
+    name = str(source) if name is None else name
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    with _pillow_limit(None), _translated(name, limit):
+        im = Image.open(source)  # its size is checked below, with a clearer message
     try:
-        yield
+        with _pillow_limit(limit):
+            with _translated(name, limit):
+                wanted = (all_frames(im.format) if callable(all_frames)
+                          else all_frames and im.format in ANIMATED)
+                info = _info(im, name, limit, wanted, warn=all_frames is not False)
+            yield info, _frames(im, info, name, limit)
+    finally:
+        im.close()
+
+
+@contextmanager
+def _pillow_limit(limit: int | None):
+    """Pillow's own decompression-bomb check, at palcli's limit, refuses any frame over it
+    before decoding it (Pillow alone would warn, and refuse only at twice its limit)."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit  # process-wide: fine in palcli's worker processes
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
     finally:
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _to_srgb_image(im: Image.Image, to_srgb, orientation: int) -> Image.Image:
-    """The current frame as an RGB or RGBA image in sRGB, turned as EXIF says."""
+@contextmanager
+def _translated(name: str, limit: int | None):
+    """Every failure of Pillow's as one ImageError naming the file."""
+    try:
+        yield
+    except ImageError:
+        raise
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageError(name, _over_limit(str(exc), limit)) from None
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise ImageError(name, (exc.strerror or str(exc)).lower()) from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(name, "not an image file Pillow can read") from None
+    except MemoryError:
+        raise ImageError(name, "out of memory while decoding") from None
+    except Exception as exc:  # Pillow raises many types for corrupt data; one message for all
+        raise ImageError(name, f"cannot read image: {exc or type(exc).__name__}") from None
+
+
+def _over_limit(message: str, limit) -> str:
+    m = re.search(r"\((\d+) pixels\)", message)
+    size = f"{m.group(1)} pixels" if m else "a frame"
+    return f"a frame of {size} is over the limit of {limit} (--max-pixels)"
+
+
+def _info(im: Image.Image, name: str, limit: int | None, all_frames: bool,
+          warn: bool) -> ImageInfo:
+    # The canvas, and what the first frame reaches (Pillow grows a GIF to its extents).
+    for w, h in (im.size, _canvas(im)):
+        if limit is not None and w * h > limit:
+            raise ImageError(name, f"{w}x{h} = {w * h} pixels is over the limit of {limit} "
+                                   f"(--max-pixels)")
+    w, h = _canvas(im)
+    n = getattr(im, "n_frames", 1)
+    read = n if all_frames else 1
+    if warn and n > 1 and read == 1 and im.format != "MPO":
+        # MPO (camera JPEGs) carry previews and depth maps, not frames worth a word.
+        warnings.warn(f"{name}: {n} frames in a {im.format} file; converted the first",
+                      PalcliWarning, stacklevel=4)
+    if limit is not None and read > 1 and read * w * h > limit:
+        raise ImageError(name, f"{read} frames of {w}x{h} = {read * w * h} pixels is over the "
+                               f"limit of {limit} (--max-pixels)")
+    return ImageInfo(im.format, im.mode, (w, h), n, read, im.info.get("loop"))
+
+
+def _canvas(im: Image.Image) -> tuple[int, int]:
+    """The size frames are shown at: a GIF's logical screen (Pillow grows the image to a frame
+    that reaches beyond it, which no browser shows), else the image's size."""
+    if im.format == "GIF":
+        pos = im.fp.tell()
+        try:
+            im.fp.seek(6)
+            raw = im.fp.read(4)
+        finally:
+            im.fp.seek(pos)
+        if len(raw) == 4:
+            w, h = int.from_bytes(raw[:2], "little"), int.from_bytes(raw[2:], "little")
+            if w and h:
+                return w, h
+    return im.size
+
+
+def _frames(im: Image.Image, info: ImageInfo, name: str, limit) -> Iterator[Frame]:
+    with _translated(name, limit):
+        to_srgb = _icc_transform(im, name)
+        orientation = im.getexif().get(_ORIENTATION, 1)
+    canvas = info.size if im.format in ANIMATED else None
+    for i in range(info.read):
+        try:
+            with _translated(name, limit):
+                if i:
+                    im.seek(i)
+                frame = _to_srgb_image(im, to_srgb, orientation, canvas)
+                alpha = frame.mode == "RGBA"
+                raw = frame.tobytes("raw", "RGBA" if alpha else "RGBX")
+        except ImageError as exc:
+            if i == 0 or "--max-pixels" in exc.reason or "out of memory" in exc.reason:
+                raise
+            # A broken later frame: keep the animation up to it, as a browser shows it.
+            warnings.warn(f"{name}: frame {i + 1} of {info.read} cannot be read "
+                          f"({exc.reason.removeprefix('cannot read image: ')}); wrote the "
+                          f"{i} before it", PalcliWarning, stacklevel=2)
+            return
+        pixels = np.frombuffer(raw, np.uint8).reshape(frame.height, frame.width, 4)
+        duration = int(im.info.get("duration", 0) or 0) if info.read > 1 else 0
+        yield Frame(pixels, alpha, duration)
+
+
+def _to_srgb_image(im: Image.Image, to_srgb, orientation: int, canvas=None) -> Image.Image:
+    """The current frame as an RGB or RGBA image in sRGB, turned as EXIF says; clipped or
+    padded (transparent) to the canvas size when one is given."""
     frame = _normalize(im)
+    if canvas is not None and frame.size != tuple(canvas):
+        frame = _on_canvas(frame, canvas)
     if to_srgb is not None:
         frame = to_srgb(frame)
     if frame.mode in ("L", "CMYK"):
@@ -123,6 +216,17 @@ def _to_srgb_image(im: Image.Image, to_srgb, orientation: int) -> Image.Image:
     if method is not None:
         frame = frame.transpose(method)
     return frame
+
+
+def _on_canvas(frame: Image.Image, canvas) -> Image.Image:
+    """frame at the canvas' size: what lies beyond it cut off, what it does not cover
+    transparent."""
+    w, h = canvas
+    if frame.width >= w and frame.height >= h:
+        return frame.crop((0, 0, w, h))
+    out = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    out.paste(frame.convert("RGBA"), (0, 0))
+    return out
 
 
 def _normalize(im: Image.Image) -> Image.Image:
@@ -185,13 +289,15 @@ def _icc_transform(im: Image.Image, name: str):
 # -- writing ----------------------------------------------------------------------------------
 
 def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
-                durations=(), loop=None, name: str = "", dithered: bool = False) -> None:
+                alpha_threshold: int = 128, durations=(), loop=None, name: str = "",
+                dithered: bool = False) -> None:
     """Write palette-index frames to a binary file object in output format fmt (OUTPUTS).
 
-    frames: [(indices (H, W) uint8|uint16, transparent (H, W) bool or None)]. An indexed
-    output's palette is exactly the palette (K colours, plus a transparent entry after them when
-    a frame has transparent pixels); --rgb, formats without an indexed form and palettes over
-    the format's indexed limit are written as RGB(A).
+    frames: [(indices (H, W) uint8|uint16, alpha (H, W) uint8 or None)]. An indexed output's
+    palette is exactly the palette (K colours, plus a transparent entry after them when a pixel
+    of any frame has alpha below alpha_threshold); --rgb, formats without an indexed form and
+    palettes over the format's indexed limit are written as RGB, or RGBA with the alpha levels
+    as they were.
     """
     out = OUTPUTS[fmt]
     colors = np.ascontiguousarray(colors, dtype=np.uint8)
@@ -202,7 +308,8 @@ def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
                       PalcliWarning, stacklevel=2)
         frames = frames[:1]
     indexed = k <= out.max_colors and not (rgb and out.direct)
-    transparent = any(mask is not None for _, mask in frames)
+    masks = [None if a is None else a < alpha_threshold for _, a in frames]
+    transparent = any(m is not None and m.any() for m in masks)
     if transparent and indexed and (not out.transparent_entry or k >= out.max_colors):
         why = (f"the palette has {k} colours, no room for a transparent entry"
                if out.transparent_entry else f"indexed {out.pillow} has no transparent entry")
@@ -213,16 +320,19 @@ def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
         else:
             warnings.warn(f"{why}: transparent pixels were written opaque in the {out.pillow} "
                           f"output", PalcliWarning, stacklevel=2)
-            frames, transparent = [(idx, None) for idx, _ in frames], False
-    elif transparent and not indexed and not out.alpha:
-        warnings.warn(f"{out.pillow} has no transparency: transparent pixels were written "
-                      f"opaque", PalcliWarning, stacklevel=2)
-        frames, transparent = [(idx, None) for idx, _ in frames], False
-    entry = indexed and transparent
+            transparent = False
     if indexed:
-        images = [_indexed_image(idx, mask, colors, entry) for idx, mask in frames]
+        entry = transparent
+        images = [_indexed_image(idx, mask if entry else None, colors, entry)
+                  for (idx, _), mask in zip(frames, masks)]
     else:
-        images = [_direct_image(idx, mask, colors) for idx, mask in frames]
+        keep = out.alpha and any(a is not None and (a < 255).any() for _, a in frames)
+        if not keep and any(m is not None and m.any() for m in masks):
+            warnings.warn(f"{out.pillow} has no transparency: transparent pixels were written "
+                          f"opaque", PalcliWarning, stacklevel=2)
+        entry = False
+        images = [_direct_image(idx, alpha if keep else None, colors, keep)
+                  for idx, alpha in frames]
     encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1)
     _save(fp, images, out, encoding, durations, loop, k if entry else None)
 
@@ -239,11 +349,13 @@ def _indexed_image(idx: np.ndarray, mask, colors: np.ndarray, entry: bool) -> Im
     return im
 
 
-def _direct_image(idx: np.ndarray, mask, colors: np.ndarray) -> Image.Image:
+def _direct_image(idx: np.ndarray, alpha, colors: np.ndarray, with_alpha: bool) -> Image.Image:
+    """RGB, or RGBA (every frame alike, so an animation's frames share one mode)."""
     px = colors[idx]
-    if mask is None:
+    if not with_alpha:
         return Image.fromarray(px, "RGB")
-    alpha = np.where(mask, np.uint8(0), np.uint8(255))
+    if alpha is None:
+        alpha = np.full(idx.shape, 255, np.uint8)
     return Image.fromarray(np.dstack((px, alpha)), "RGBA")
 
 

@@ -48,6 +48,8 @@ class OutputFormat:
     alpha: bool  # the direct form keeps an alpha channel
     multi_frame: bool
     options: Callable[[Encoding], dict]  # Pillow save options beyond the frames
+    frames_of: frozenset[str] = frozenset()  # input formats (Pillow's names) whose every
+    # frame it holds: animations, and for TIFF the pages of a multi-page TIFF too
 
 
 def _png(e: Encoding) -> dict:
@@ -62,14 +64,15 @@ def _gif(e: Encoding) -> dict:
     return {"optimize": False, **({"disposal": 1} if e.animated else {})}
 
 
+ANIMATIONS = frozenset({"GIF", "PNG", "WEBP"})
 OUTPUTS: dict[str, OutputFormat] = {f.name: f for f in (
-    OutputFormat("png", (".png", ".apng"), "PNG", 256, True, True, True, True, _png),
-    OutputFormat("gif", (".gif",), "GIF", 256, False, True, False, True, _gif),
+    OutputFormat("png", (".png", ".apng"), "PNG", 256, True, True, True, True, _png, ANIMATIONS),
+    OutputFormat("gif", (".gif",), "GIF", 256, False, True, False, True, _gif, ANIMATIONS),
     OutputFormat("webp", (".webp",), "WEBP", 0, True, False, True, True,
-                 lambda e: {"lossless": True, "exact": True}),
+                 lambda e: {"lossless": True, "exact": True}, ANIMATIONS),
     OutputFormat("bmp", (".bmp", ".dib"), "BMP", 256, True, False, False, False, lambda e: {}),
     OutputFormat("tiff", (".tiff", ".tif"), "TIFF", 256, True, False, True, True,
-                 lambda e: {"compression": "tiff_adobe_deflate"}),
+                 lambda e: {"compression": "tiff_adobe_deflate"}, ANIMATIONS | {"TIFF"}),
 )}
 SAME = "same"  # -f same: keep each input's format where palcli writes it, else PNG
 FORMAT_CHOICES = ("png", SAME, "gif", "webp", "bmp", "tiff")
@@ -88,6 +91,13 @@ def format_of_suffix(suffix: str) -> str | None:
 def keep_format(pillow_format: str | None) -> str:
     """-f same: the output format for an input Pillow read as pillow_format ('JPEG' -> png)."""
     return next((f.name for f in OUTPUTS.values() if f.pillow == pillow_format), DEFAULT_FORMAT)
+
+
+def reads_all_frames(fmt: str, pillow_format: str | None) -> bool:
+    """Whether output format fmt ('same' included) takes every frame of an input in
+    pillow_format."""
+    out = OUTPUTS[keep_format(pillow_format) if fmt == SAME else fmt]
+    return pillow_format in out.frames_of
 
 
 def writable_suffixes() -> str:

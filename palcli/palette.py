@@ -70,22 +70,41 @@ def load_palette(spec, name: str | None = None) -> Palette:
     if isinstance(spec, os.PathLike):
         return _load_file(Path(spec), name)
     if not isinstance(spec, str):
-        raise TypeError(f"palette must be a Palette, path, name, inline hex string or (K, 3) array, "
-                        f"not {type(spec).__name__}")
-    from . import builtin
+        raise TypeError(f"palette must be a Palette, path, name, inline hex string or (K, 3) "
+                        f"array; got {type(spec).__name__}")
+    return _load_named(spec, name)
 
+
+def _load_named(spec: str, name: str | None) -> Palette:
+    """A palette named by a string: a built-in, a file, or inline hex colours."""
+    from . import builtin
+    from .formats.inline import looks_inline, read_inline
+
+    if not spec.strip():
+        raise PaletteError(repr(spec), "no palette given: a file, a built-in name (see 'palcli "
+                                       "palette list') or inline hex colours '#000,#fff'")
     if builtin.exists(spec):
         return _load_file(builtin.path(spec), name or spec.lower())
     path = Path(spec)
+    if _is_dir(path):
+        raise PaletteError(spec, "is a directory, not a palette file")
     if path.suffix and (_exists(path) or os.sep in spec or "/" in spec):
         return _load_file(path, name)
-    from .formats.inline import looks_inline, read_inline
-
     if looks_inline(spec):
         return Palette(name or "inline", read_inline(spec))
     if _exists(path):
         return _load_file(path, name)
-    raise PaletteError(spec, "no such palette file or built-in palette (see 'palcli palette list')")
+    hint = _close_builtin(spec, builtin.names())
+    raise PaletteError(spec, "no such palette file or built-in palette"
+                             + (f"; did you mean {hint!r}?" if hint
+                                else " (see 'palcli palette list')"))
+
+
+def _close_builtin(spec: str, names: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(spec.lower(), names, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def save_palette(palette, path) -> None:
@@ -96,6 +115,13 @@ def save_palette(palette, path) -> None:
     from .formats import write_palette_file
 
     write_palette_file(load_palette(palette), Path(path))
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _exists(path: Path) -> bool:

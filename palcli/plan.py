@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from . import storage
 from .errors import PalcliWarning, UsageError
-from .outputs import DEFAULT_FORMAT, FORMAT_CHOICES, SAME, format_of_suffix, keep_format, suffix_for
+from .outputs import (DEFAULT_FORMAT, FORMAT_CHOICES, LOSSY_SUFFIXES, OUTPUTS, SAME,
+                      format_of_suffix, keep_format, suffix_for, writable_suffixes)
 
 if TYPE_CHECKING:
     from .cube import CubeRef
@@ -52,9 +53,12 @@ class Plan:
     tasks: list[Task] = field(default_factory=list)  # to convert
     skipped: list[Task] = field(default_factory=list)  # --skip-existing: output up to date
     conflicts: list[tuple[Task, str]] = field(default_factory=list)  # not converted, and why
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (directory, reason)
+    under_output: int = 0  # images left alone because they lie in the output directory
 
     def __len__(self) -> int:
-        return len(self.tasks) + len(self.skipped) + len(self.conflicts)
+        """Records the run will give: one per input found, one per unreadable directory."""
+        return len(self.tasks) + len(self.skipped) + len(self.conflicts) + len(self.unreadable)
 
 
 # Suffixes of formats Pillow always reads (its first-loaded plugins). Files with these are
@@ -86,10 +90,14 @@ class _SuffixTest:
         return suffix in self.known
 
 
-def make_plan(inputs, output: str, fmt: str | None = None, *,
-              skip_existing: bool = False) -> Plan:
+def make_plan(inputs, output: str, fmt: str | None = None, *, skip_existing: bool = False,
+              keep_suffix: bool = False) -> Plan:
     """Expand INPUT... OUTPUT into tasks. Raises UsageError (before anything is written) for
-    a missing input or an OUTPUT that cannot hold the inputs."""
+    a missing input, an OUTPUT that cannot hold the inputs, or no image found at all.
+
+    keep_suffix: output names keep the input's suffix before the output's (ball.gif ->
+    ball.gif.png), so that same-stem inputs never share an output.
+    """
     inputs = [str(i) for i in inputs]
     output = str(output)
     if not inputs:
@@ -97,7 +105,7 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise UsageError(f"format must be one of {', '.join(FORMAT_CHOICES)}; got {fmt!r}")
     for inp in inputs:
-        if inp != STDIO and not storage.exists(inp):
+        if inp != STDIO and not storage.lexists(inp):
             raise UsageError(f"{inp}: no such file or directory")
     if STDIO in inputs and len(inputs) > 1:
         raise UsageError("'-' (standard input) must be the only INPUT")
@@ -108,25 +116,54 @@ def make_plan(inputs, output: str, fmt: str | None = None, *,
         return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing)
     to_dir = not single or storage.isdir(output) or output.endswith(("/", os.sep))
     if single and not to_dir:
-        out_fmt = fmt or format_of_suffix(os.path.splitext(output)[1]) or DEFAULT_FORMAT
-        if inputs[0] == STDIO:
-            return _checked([Task(STDIO, output, out_fmt)], skip_existing)
-        return _checked([Task(inputs[0], output, _resolve_same(out_fmt, inputs[0]))],
-                        skip_existing)
+        task = Task(inputs[0], output, _file_format(output, fmt, inputs[0]))
+        return _checked([task], skip_existing)
     if inputs[0] == STDIO:
         raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
     if storage.exists(output) and not storage.isdir(output):
         raise UsageError(f"{output}: not a directory (several inputs need an output directory)")
-    return _checked(list(_dir_tasks(inputs, output, fmt or DEFAULT_FORMAT)), skip_existing)
+    if not storage.exists(output) and format_of_suffix(os.path.splitext(output)[1]):
+        raise UsageError(f"{output}: several inputs need an output directory, and this "
+                         f"names an image file (end it with '/' for a directory)")
+    found = _DirTasks(inputs, output, fmt or DEFAULT_FORMAT, keep_suffix)
+    plan = _checked(list(found), skip_existing)
+    plan.unreadable, plan.under_output = found.unreadable, found.under_output
+    if not len(plan):
+        raise UsageError(f"no images found under {', '.join(inputs)}")
+    for directory in found.empty:
+        warnings.warn(f"{directory}: no image files found", PalcliWarning, stacklevel=2)
+    return plan
 
 
-def output_name(rel: str, fmt: str) -> str:
-    """rel with its suffix replaced by the format's ('same' keeps palette-safe suffixes)."""
+def output_name(rel: str, fmt: str, keep_suffix: bool = False) -> str:
+    """rel with its suffix replaced by the format's ('same' keeps palette-safe suffixes;
+    keep_suffix appends the format's suffix instead)."""
     stem, suffix = os.path.splitext(rel)
     if fmt == SAME:
         fmt = _kept_format(suffix)
-        return rel if format_of_suffix(suffix) == fmt else stem + suffix_for(fmt)
-    return stem + suffix_for(fmt)
+        if format_of_suffix(suffix) == fmt:
+            return rel
+    return (rel if keep_suffix else stem) + suffix_for(fmt)
+
+
+def _file_format(output: str, fmt: str | None, source: str) -> str:
+    """The format of a single output file: -f, else its suffix's. A suffix that names another
+    format, or no format palcli writes, is refused (nothing else would match the bytes)."""
+    suffix = os.path.splitext(output)[1].lower()
+    named = format_of_suffix(suffix)
+    chosen = fmt or named or DEFAULT_FORMAT
+    if chosen == SAME and source == STDIO:
+        return SAME  # decided once the input is decoded
+    if chosen == SAME:
+        chosen = _kept_format(os.path.splitext(source)[1])
+    if suffix and named is None:
+        why = ("a lossy format, which cannot hold palette colours exactly"
+               if suffix in LOSSY_SUFFIXES else "not a format palcli writes")
+        raise UsageError(f"{output}: {suffix} is {why}; palcli writes {writable_suffixes()}")
+    if named is not None and named != chosen:
+        raise UsageError(f"{output}: the suffix {suffix} is not the output format's "
+                         f"({chosen}: {', '.join(OUTPUTS[chosen].suffixes)})")
+    return SAME if fmt == SAME else chosen
 
 
 def _kept_format(suffix: str) -> str:
@@ -144,38 +181,85 @@ def _resolve_same(fmt: str, path: str) -> str:
     return _kept_format(os.path.splitext(path)[1]) if fmt == SAME else fmt
 
 
-def _dir_tasks(inputs: list[str], output: str, fmt: str):
-    out_real = os.path.realpath(output)
-    is_image = None
-    for inp in inputs:
-        if not storage.isdir(inp):
-            name = output_name(os.path.basename(inp), fmt)
-            yield Task(inp, os.path.join(output, name), _resolve_same(fmt, inp))
+class _DirTasks:
+    """The tasks for several inputs into an output directory, found lazily by walking; after
+    the walk, `unreadable` lists (directory, reason) and `under_output` counts the images left
+    alone because they lie in the output directory."""
+
+    def __init__(self, inputs: list[str], output: str, fmt: str, keep_suffix: bool):
+        self.inputs, self.output, self.fmt, self.keep_suffix = inputs, output, fmt, keep_suffix
+        self.unreadable: list[tuple[str, str]] = []
+        self.under_output = 0
+        self.empty: list[str] = []  # input directories without an image
+
+    def __iter__(self):
+        out_real = os.path.realpath(self.output)
+        is_image = _SuffixTest()
+        for inp in self.inputs:
+            if not storage.isdir(inp):
+                yield self._task(inp, os.path.basename(inp))
+                continue
+            if os.path.realpath(inp) == out_real:
+                raise UsageError(f"{self.output}: the output directory is also an input "
+                                 f"directory")
+            found = False
+            names = (storage.walk(inp, self.output, is_image) if storage.is_url(inp)
+                     else _walk(inp, out_real, is_image, self))
+            for rel in names:
+                found = True
+                yield self._task(os.path.join(inp, rel), rel)
+            if not found:
+                self.empty.append(inp)
+
+    def _task(self, src: str, rel: str) -> Task:
+        name = output_name(rel, self.fmt, self.keep_suffix)
+        return Task(src, os.path.join(self.output, name), _resolve_same(self.fmt, rel))
+
+
+def _walk(top: str, out_real: str, is_image, found: _DirTasks):
+    """Relative paths of the image files under top, sorted, depth first, without recursion
+    (trees of any depth). Names starting with '.' are skipped, as black and ripgrep do; the
+    output directory is not entered (its images are counted in found.under_output); a
+    directory that cannot be listed goes to found.unreadable."""
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        path = os.path.join(top, rel_dir) if rel_dir else top
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            found.unreadable.append((path, f"cannot read the directory: "
+                                           f"{(exc.strerror or str(exc)).lower()}"))
             continue
-        if os.path.realpath(inp) == out_real:
-            raise UsageError(f"{output}: the output directory is also an input directory")
-        is_image = is_image or _SuffixTest()
-        found = False
-        names = (storage.walk(inp, output, is_image) if storage.is_url(inp)
-                 else _walk(inp, out_real, is_image))
-        for rel in names:
-            found = True
-            src = os.path.join(inp, rel)
-            yield Task(src, os.path.join(output, output_name(rel, fmt)), _resolve_same(fmt, rel))
-        if not found:
-            warnings.warn(f"{inp}: no image files found", PalcliWarning, stacklevel=3)
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            rel = os.path.join(rel_dir, e.name) if rel_dir else e.name
+            if _is_dir(e):
+                if os.path.realpath(e.path) == out_real:
+                    found.under_output += _count_images(e.path, is_image)
+                else:
+                    subdirs.append(rel)
+            elif is_image(os.path.splitext(e.name)[1]):
+                yield rel
+        stack.extend(reversed(subdirs))
 
 
-def _walk(top: str, out_real: str, is_image):
-    """Relative paths of the image files under top, sorted, never entering out_real."""
-    for dirpath, dirnames, filenames in os.walk(top):
-        # Prune the output directory (it may lie inside an input directory) before descending.
-        dirnames[:] = sorted(d for d in dirnames
-                             if os.path.realpath(os.path.join(dirpath, d)) != out_real)
-        rel_dir = os.path.relpath(dirpath, top)
-        for name in sorted(filenames):
-            if is_image(os.path.splitext(name)[1]):
-                yield name if rel_dir == os.curdir else os.path.join(rel_dir, name)
+def _is_dir(entry) -> bool:
+    try:
+        return entry.is_dir()  # follows a symlink, as os.walk's listing does
+    except OSError:
+        return False
+
+
+def _count_images(top: str, is_image) -> int:
+    n = 0
+    for _dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        n += sum(1 for f in filenames if not f.startswith(".") and is_image(os.path.splitext(f)[1]))
+    return n
 
 
 def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
@@ -191,8 +275,7 @@ def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
             plan.conflicts.append((task, f"{task.output} would overwrite the input itself"))
             owner.setdefault(key, task)
         elif key in owner:
-            plan.conflicts.append((task, f"{task.output} is also the output of "
-                                         f"{owner[key].input}"))
+            plan.conflicts.append((task, _shared_output(task, owner[key])))
         else:
             owner[key] = task
             if skip_existing and _up_to_date(task):
@@ -200,6 +283,19 @@ def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
             else:
                 plan.tasks.append(task)
     return plan
+
+
+def _shared_output(task: Task, first: Task) -> str:
+    reason = f"{task.output} is also the output of {first.input}"
+    stem, suffix = os.path.splitext(task.input)
+    other_stem, other_suffix = os.path.splitext(first.input)
+    if stem == other_stem:  # same name, another suffix: say the ways out
+        keep = f"--keep-suffix names this output {os.path.basename(task.input)}" \
+               f"{os.path.splitext(task.output)[1]}"
+        if _kept_format(suffix) != _kept_format(other_suffix):
+            keep = "-f same keeps each input's format; " + keep
+        reason += f" ({keep})"
+    return reason
 
 
 def _up_to_date(task: Task) -> bool:

@@ -4,7 +4,7 @@
     exists(path), isdir(path)               # a local path or a URL
     walk("s3://bucket/in/", output, test)   # relative names of the images under a URL, sorted
     up_to_date(input, output)               # the output is at least as new as its input
-    read(url) -> bytes;  write(url, write)  # one get; one put of the finished bytes
+    open_input(url);  write(url, write)     # a file to decode; one put of the finished bytes
 
 The planner and the worker come here only for URLs; local paths keep os and palcli.atomic.
 fsspec and its backends (s3fs, gcsfs...) are optional and imported on first use: a protocol
@@ -32,10 +32,13 @@ def is_url(path: str) -> bool:
 
 
 def exists(path: str) -> bool:
-    if not is_url(path):
-        return os.path.exists(path)
-    fs, p = filesystem(path)
-    return _ask(path, lambda: fs.exists(p))
+    """os.path.exists for a local path; for a URL, whether the filesystem has it."""
+    return _exists(path) if is_url(path) else os.path.exists(path)
+
+
+def lexists(path: str) -> bool:
+    """os.path.lexists for a local path (a broken link exists); exists() for a URL."""
+    return _exists(path) if is_url(path) else os.path.lexists(path)
 
 
 def isdir(path: str) -> bool:
@@ -44,6 +47,11 @@ def isdir(path: str) -> bool:
         return os.path.isdir(path)
     fs, p = filesystem(path)
     return _ask(path, lambda: fs.isdir(p))
+
+
+def _exists(url: str) -> bool:
+    fs, p = filesystem(url)
+    return _ask(url, lambda: fs.exists(p))
 
 
 def walk(top: str, output: str, is_image):
@@ -71,11 +79,12 @@ def up_to_date(input: str, output: str) -> bool:
         return False
 
 
-def read(url: str) -> bytes:
-    """The whole object; ImageError naming it when it cannot be read."""
+def open_input(url: str):
+    """The object as a binary file, read as far as the decoder asks (a header that Pillow
+    refuses costs no more); ImageError naming it when it cannot be opened."""
     fs, p = filesystem(url)
     try:
-        return fs.cat_file(p)
+        return fs.open(p, "rb")
     except FileNotFoundError:
         raise ImageError(url, "no such file") from None
     except Exception as exc:  # backends raise their own types (botocore, aiohttp...)

@@ -7,11 +7,15 @@ records cross process boundaries.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import sys
+import threading
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -19,13 +23,15 @@ from . import storage
 from .atomic import remove_temps, write_atomic
 from .cube import resolve
 from .errors import ImageError, PalcliWarning
-from .outputs import OUTPUTS, SAME, keep_format
+from .outputs import SAME, keep_format, reads_all_frames
 from .plan import STDIO, Settings, Task
 from .mapping import map_indices
 from .report import ERROR, OK, Result
 
 
 _pending: list[str] = []  # warnings raised while preparing, told with the next result
+# Set by a worker's SIGTERM handler: whatever a kernel raises after it is the stop itself.
+stop_requested = threading.Event()
 
 
 def prepare(settings: Settings) -> None:
@@ -52,6 +58,8 @@ def convert_one(task: Task, settings: Settings) -> Result:
         except OSError as exc:  # writing (reading errors are ImageErrors): disk full, ...
             status, error = ERROR, f"cannot write {task.output}: {exc.strerror or exc}"
         except Exception as exc:  # never let one input stop the batch
+            if stop_requested.is_set():  # a signal surfacing through a kernel: stop, not error
+                raise SystemExit(143) from None
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
     messages = tuple(dict.fromkeys(_pending + [str(w.message) for w in caught
                                                if issubclass(w.category, PalcliWarning)]))
@@ -61,45 +69,79 @@ def convert_one(task: Task, settings: Settings) -> Result:
 
 
 def _convert(task: Task, settings: Settings) -> int:
-    from .images import read_frames, write_image  # Pillow: only where images are read
+    from .images import open_frames, write_image  # Pillow: only where images are read
 
-    source = io.BytesIO(sys.stdin.buffer.read()) if task.input == STDIO else task.input
-    if storage.is_url(task.input):
-        source = io.BytesIO(storage.read(task.input))
-    fmt = task.format
-    frames, info = read_frames(source, settings.max_pixels, name=task.input,
-                               all_frames=fmt == SAME or OUTPUTS[fmt].multi_frame, four=True)
-    if fmt == SAME:
-        fmt = keep_format(info.format)
     cube = resolve(settings.cube)
-    mapped = [_map(frame, cube, settings, info.alpha) for frame in frames]
+    mapped, durations = [], []
+    with _input(task.input, settings.max_pixels) as source, \
+            open_frames(source, settings.max_pixels, name=task.input,
+                        all_frames=partial(reads_all_frames, task.format)) as (info, frames):
+        for frame in frames:  # one decoded frame at a time; its indices are kept
+            idx = map_indices(frame.pixels, cube, settings.palette, settings.dither)
+            mapped.append((idx, np.ascontiguousarray(frame.pixels[..., 3]) if frame.alpha
+                           else None))
+            durations.append(frame.duration)
+    fmt = keep_format(info.format) if task.format == SAME else task.format
 
     def write(fp):
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
-                    durations=info.durations, loop=info.loop, name=task.input,
-                    dithered=not settings.dither.exact)
+                    alpha_threshold=settings.alpha_threshold,
+                    durations=durations if info.read > 1 else (), loop=info.loop,
+                    name=task.input, dithered=not settings.dither.exact)
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
         write(buf)
+        if sys.stdout is None:
+            raise OSError(errno.EBADF, "standard output is closed")
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
     elif storage.is_url(task.output):
         storage.write(task.output, write)
     else:
         write_atomic(task.output, write, makedirs=True, follow=True)
-    return sum(f.shape[0] * f.shape[1] for f in frames)
+    return sum(idx.size for idx, _ in mapped)
 
 
-def _map(frame: np.ndarray, cube: np.ndarray, settings: Settings, alpha: bool):
-    """(palette indices, transparent mask or None) for one (H, W, 4) frame."""
-    idx = map_indices(frame, cube, settings.palette, settings.dither)
-    mask = None
-    if alpha:
-        mask = frame[..., 3] < settings.alpha_threshold
-        if not mask.any():
-            mask = None
-    return idx, mask
+def _input(path: str, max_pixels: int | None):
+    """The input as a binary file: standard input read whole (up to a cap), or the file opened
+    without blocking and refused unless it is a regular file (a FIFO would wait for ever)."""
+    if path == STDIO:
+        return io.BytesIO(_read_stdin(max_pixels))
+    if storage.is_url(path):
+        return storage.open_input(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImageError(path, (exc.strerror or str(exc)).lower()) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImageError(path, "not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def stdin_cap(max_pixels: int | None) -> int:
+    """Bytes of standard input read at most: 8 per pixel of the --max-pixels budget (16-bit RGBA
+    stored uncompressed), and 16 MiB besides for headers and metadata."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    return 8 * (limit or 0) + (16 << 20) if limit else 1 << 40
+
+
+def _read_stdin(max_pixels: int | None) -> bytes:
+    if sys.stdin is None:
+        raise ImageError(STDIO, "standard input is closed")
+    cap = stdin_cap(max_pixels)
+    chunks, size = [], 0
+    while chunk := sys.stdin.buffer.read(1 << 20):  # in pieces: a signal is handled between
+        size += len(chunk)
+        if size > cap:
+            raise ImageError(STDIO, f"more than {cap} bytes on standard input: over what "
+                                    f"--max-pixels allows for an image")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def remove_leftovers(output: str, pid: int) -> None:

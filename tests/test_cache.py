@@ -291,7 +291,8 @@ def test_info_lists_palette_metric_and_size_and_clear_removes_only_cubes(builds,
                    (None, None, None, 4, False)}
     assert info.size == 3 * 256 ** 3 + 2 * cache.HEADER_SIZE + 4
 
-    freed = cache.clear_cache()
+    freed, failed = cache.clear_cache()
+    assert failed == []
     assert freed == info.size - 4 + len(cache.MAGIC + b"left by a killed builder")
     assert sorted(p.name for p in cache_dir.iterdir()) == sorted(
         [".notes.txt.palcli-1-abcdefgh.tmp", broken, "film-look.cube", "notes.txt"])
@@ -302,7 +303,7 @@ def test_info_lists_palette_metric_and_size_and_clear_removes_only_cubes(builds,
 
 
 def test_info_and_clear_on_missing_dir(builds, cache_dir):
-    assert cache.cache_info().cubes == [] and cache.clear_cache() == 0
+    assert cache.cache_info().cubes == [] and cache.clear_cache() == (0, [])
 
 
 # -- palcli cache ---------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ def test_cli_build_info_clear(builds, cache_dir):
     assert r.exit_code == 0
     assert str(cache_dir) in r.output
     line = [ln for ln in r.output.splitlines() if "redmean" in ln][0]
-    assert "inline" in line and "4 colours" in line and "16.0 MiB" in line
+    assert line.split() == ["inline", "redmean", "4", "16.0", "MiB", "ok", cube_file(PAL, "redmean").name]
 
     r = run("clear")
     assert r.exit_code == 0 and "removed 1 cube" in r.output

@@ -163,7 +163,8 @@ def test_conflicting_outputs_and_fail_fast(batch, tmp_path):
     r = palcli("convert", batch, out, "-p", PALETTE)
     assert r.returncode == 1
     assert r.stderr.decode() == (f"palcli: error: {batch / 'q.png'}: {out / 'q.png'} is also the "
-                                 f"output of {batch / 'q.jpg'}\n")
+                                 f"output of {batch / 'q.jpg'} (--keep-suffix names this output "
+                                 f"q.png.png)\n")
     assert np.asarray(Image.open(out / "q.png")).shape == (24, 32)  # from q.jpg, untouched
     (batch / "p2.png").write_bytes(b"broken")
     r = palcli("convert", batch, tmp_path / "ff", "-p", PALETTE, "-j", "1", "--fail-fast",

@@ -71,7 +71,7 @@ def test_load_array_and_palette_pass_through():
         load_palette(np.array([[0, 0, 256]]))
     with pytest.raises(PaletteError, match="no colours found"):
         load_palette(np.zeros((0, 3), np.int64))
-    with pytest.raises(TypeError, match="not float"):
+    with pytest.raises(TypeError, match="got float"):
         load_palette(1.5)
 
 

@@ -65,7 +65,8 @@ def test_two_inputs_with_one_output_conflict(tree):
     assert [t.input for t in plan.tasks] == ["in/B.PNG", "in/a.jpg", "in/sub/c.webp",
                                              "in/sub/deep/d.TIFF"]
     assert plan.conflicts == [(Task("in/a.png", "out/a.png", "png"),
-                               "out/a.png is also the output of in/a.jpg")]
+                               "out/a.png is also the output of in/a.jpg (--keep-suffix names "
+                               "this output a.png.png)")]
 
 
 def test_several_inputs_go_into_the_output_directory(tree):
@@ -76,8 +77,10 @@ def test_several_inputs_go_into_the_output_directory(tree):
 
 def test_single_file_output_is_a_file_and_its_suffix_picks_the_format(tree):
     assert make_plan(["in/a.jpg"], "o.gif").tasks == [Task("in/a.jpg", "o.gif", "gif")]
-    assert make_plan(["in/a.jpg"], "o.img").tasks == [Task("in/a.jpg", "o.img", "png")]
-    assert make_plan(["in/a.jpg"], "o.gif", "png").tasks == [Task("in/a.jpg", "o.gif", "png")]
+    assert make_plan(["in/a.jpg"], "o.TIF").tasks == [Task("in/a.jpg", "o.TIF", "tiff")]
+    assert make_plan(["in/a.jpg"], "o").tasks == [Task("in/a.jpg", "o", "png")]
+    assert make_plan(["in/a.jpg"], "o", "gif").tasks == [Task("in/a.jpg", "o", "gif")]
+    assert make_plan(["in/B.PNG"], "o.png", "same").tasks == [Task("in/B.PNG", "o.png", "same")]
     (tree / "dir").mkdir()
     assert make_plan(["in/a.jpg"], "dir").tasks == [Task("in/a.jpg", "dir/a.png", "png")]
     assert make_plan(["in/a.jpg"], "new/").tasks == [Task("in/a.jpg", "new/a.png", "png")]
@@ -124,12 +127,11 @@ def test_skip_existing_leaves_newer_outputs_alone(tree):
     assert len(make_plan(["in"], "out").tasks) == 4
 
 
-def test_empty_directory_warns(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "empty").mkdir()
+def test_empty_directory_warns_when_other_inputs_have_images(tree):
+    (tree / "empty").mkdir()
     with pytest.warns(PalcliWarning, match="empty: no image files found"):
-        plan = make_plan(["empty"], "out")
-    assert len(plan) == 0
+        plan = make_plan(["empty", "in"], "out")
+    assert len(plan) == 4
 
 
 def test_common_suffixes_are_pillows():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import sys
 import warnings
@@ -31,14 +32,25 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """text with control characters escaped ('\\n', '\\x1b'): a file or palette name cannot
+    split a line (and so forge another file's), nor send escapes to the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class Console:
-    """stderr lines of the running command; through the progress bar while one is shown."""
+    """stderr lines of the running command; through the progress bar while one is shown.
+    Every line is made printable."""
 
     def __init__(self):
         self.bar = None
         self.quiet = False
 
     def line(self, text: str) -> None:
+        text = printable(text)
         if self.bar is not None:
             self.bar.write(text, file=sys.stderr)
         else:
@@ -133,6 +145,17 @@ def _sigterm_raises():
         signal.signal(signal.SIGTERM, previous)
 
 
+def silence_stdout() -> None:
+    """Standard output's reader has gone (a closed pipe): send what is left, and the flush at
+    exit, to /dev/null instead of raising again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def boundary(run) -> int:
     """run() inside the boundary; its outcome as an exit code, with the one line it deserves."""
     try:
@@ -161,6 +184,9 @@ def boundary(run) -> int:
     except Terminated:
         console.line("palcli: terminated")
         return ExitCode.TERMINATED
+    except BrokenPipeError:  # `palcli palette show nes | head -1`: quietly, as SIGPIPE would
+        silence_stdout()
+        return 128 + signal.SIGPIPE
 
 
 # Commands: name -> module under palcli.cli; each module defines a click command of that name.

@@ -17,31 +17,42 @@ def cache() -> None:
 
 
 @cache.command()
-def info() -> None:
-    """Print the cache dir and each cached cube's palette, metric and size."""
+@click.option("--verify", is_flag=True, help="Also check every cube's checksum (reads them whole).")
+def info(verify: bool) -> None:
+    """Print the cache dir and each cached cube's palette, metric, colours and size."""
     from ..cache import cache_info
 
-    ci = cache_info()
+    ci = cache_info(verify=verify)
     click.echo(f"cache dir: {ci.dir}")
-    for c in ci.cubes:
-        if c.ok:
-            click.echo(f"  {c.palette}  {c.metric}  {c.colors} colours  {_mib(c.size)}  "
-                       f"{c.path.name}")
-        else:
-            click.echo(f"  (unreadable, rebuilt on use)  {_mib(c.size)}  {c.path.name}")
+    cubes = sorted(ci.cubes, key=lambda c: (not c.ok, c.palette or "", c.metric or ""))
+    rows = [(c.palette or "?", c.metric or "?", "?" if c.colors is None else str(c.colors),
+             _mib(c.size), "ok" if c.ok else "damaged, rebuilt on use", c.path.name)
+            for c in cubes]
+    if rows:
+        header = ("palette", "metric", "colours", "size", "state", "file")
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+        for row in [header] + rows:
+            click.echo("  " + "  ".join(f"{v:>{w}}" if i in (2, 3) else f"{v:<{w}}"
+                                        for i, (v, w) in enumerate(zip(row, widths))).rstrip())
     click.echo(f"{len(ci.cubes)} cube{'s' * (len(ci.cubes) != 1)}, {_mib(ci.size)}")
 
 
 @cache.command()
-def clear() -> None:
+def clear() -> int:
     """Delete every cached cube (only palcli's own files)."""
     from ..cache import cache_dir, cache_info, clear_cache
     from ..cube import forget
 
-    n = len(cache_info().cubes)
-    freed = clear_cache()
+    from ._shell import console
+
+    before = len(cache_info().cubes)
+    freed, failed = clear_cache()
     forget()
+    n = before - len(cache_info().cubes)
     click.echo(f"removed {n} cube{'s' * (n != 1)} ({_mib(freed)}) from {cache_dir()}")
+    for path, reason in failed:
+        console.error(f"cannot remove {path}: {reason}")
+    return 1 if failed else 0
 
 
 @cache.command()
@@ -55,5 +66,6 @@ def build(palette: str, metric: str) -> None:
 
     pal = load_palette(palette)
     cube = get_cube(pal, metric)
-    where = str(cube.path) if cube.path is not None else "memory only"
-    click.echo(f"{pal.name} ({len(pal)} colours, {metric}): {where}")
+    how = "built" if cube.built else "found in the cache"
+    where = str(cube.path) if cube.path is not None else "kept in memory only"
+    click.echo(f"{pal.name} ({len(pal)} colours, {metric}): {how}, {where}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
 from ..outputs import FORMAT_CHOICES
-from ._shell import console, progress
+from ._shell import console, progress, silence_stdout
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class ConvertOptions:
     dither_strength: float = 1.0
     serpentine: bool = True
     dither_space: str = DEFAULT_DITHER_SPACE
-    jobs: int | None = None
+    jobs: int = 0  # 0: every core
     fmt: str | None = None
+    keep_suffix: bool = False
     rgb: bool = False
     alpha_threshold: int = 128
     max_pixels: int | None = None
@@ -45,8 +47,7 @@ class ConvertOptions:
 
 
 @click.command(name="convert")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.argument("output", metavar="OUTPUT")
+@click.argument("paths", nargs=-1, metavar="INPUT... OUTPUT")
 @click.option("-p", "--palette", required=True,
               help="Palette: a file, a built-in name (see 'palcli palette list') or inline "
                    "hex colours '#000000,#ffffff'.")
@@ -62,12 +63,16 @@ class ConvertOptions:
 @click.option("--dither-space",
               type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
               help="Where diffused dither error is accumulated.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes [default: all cores].")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Worker processes; 0 means all cores [default: 0].")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
               help="Output format [default: png, or an output file's suffix]; 'same' keeps "
                    "PNG, GIF, BMP, TIFF and WebP inputs' formats and writes PNG for others.")
-@click.option("--rgb", is_flag=True, help="Write RGB(A) images instead of indexed ones.")
+@click.option("--keep-suffix", is_flag=True,
+              help="Keep each input's suffix in its output's name (ball.gif -> ball.gif.png), "
+                   "so that inputs differing only in suffix never share an output.")
+@click.option("--rgb", is_flag=True,
+              help="Write RGB(A) images instead of indexed ones (alpha levels kept as they are).")
 @click.option("--alpha-threshold", type=click.IntRange(0, 255), default=128, show_default=True,
               help="Pixels with alpha below this become the transparent entry.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None,
@@ -88,7 +93,7 @@ class ConvertOptions:
 @click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
               help="The Dask scheduler of --executor dask, such as tcp://host:8786 "
                    "[default: $DASK_SCHEDULER_ADDRESS].")
-def convert(**options) -> int:
+def convert(paths, **options) -> int:
     """Map every pixel of each INPUT onto the palette and write OUTPUT.
 
     INPUT is an image, a directory (searched recursively for images) or '-' for standard input.
@@ -99,39 +104,42 @@ def convert(**options) -> int:
     Exit status: 0 all done or skipped, 1 some inputs failed, 2 usage or palette error,
     130 interrupted, 143 terminated.
     """
-    return run(ConvertOptions(**options))
+    if len(paths) < 2:
+        missing = "OUTPUT" if paths else "INPUT... OUTPUT"
+        raise click.UsageError(f"Missing argument '{missing}'.")
+    return run(ConvertOptions(tuple(paths[:-1]), paths[-1], **options))
 
 
 def run(o: ConvertOptions) -> int:
     """Plan, then convert; print what the user asked for. Returns the exit code."""
     from ..batch import convert_batch, make_settings
     from ..dither import DitherParams
-    from ..errors import UsageError
     from ..outputs import check_palette_fits
     from ..palette import load_palette
-    from ..plan import STDIO, make_plan
+    from ..plan import make_plan
     from ..report import ERROR
 
     console.quiet = o.quiet
-    if o.report == STDIO and o.output == STDIO:
-        raise UsageError("--report - and OUTPUT - cannot both use standard output")
+    _check_streams(o)
     if o.executor == "dask":
         _check_dask(o)
     pal = load_palette(o.palette)
     dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
-    plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing)
+    plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing,
+                     keep_suffix=o.keep_suffix)
     for fmt in sorted({t.format for t in plan.tasks} - {"same"}):
         check_palette_fits(fmt, len(pal))
+    if plan.under_output:
+        console.warning(f"{plan.under_output} image{'s' * (plan.under_output != 1)} under "
+                        f"{o.output} (the output directory) were not converted")
     if o.dry_run:
         return _dry_run(plan)
     settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
                              alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
-    with _executor_options(o) as options, _report_stream(o.report) as stream, \
+    with _executor_options(o) as options, ReportFile(o.report, plan) as report_file, \
             progress(len(plan), o.quiet) as bar:
         def on_result(result) -> None:
-            if stream is not None:
-                stream.write(result.json_line())
-                stream.flush()
+            report_file.write(result)
             for message in result.warnings:
                 warnings.warn(message, PalcliWarning, stacklevel=1)  # said once per run
             if result.status == ERROR:
@@ -139,23 +147,26 @@ def run(o: ConvertOptions) -> int:
             if bar is not None:
                 bar.update()
 
-        report = convert_batch(plan, settings, jobs=o.jobs, executor=o.executor,
+        report = convert_batch(plan, settings, jobs=o.jobs or None, executor=o.executor,
                                fail_fast=o.fail_fast, on_result=on_result, **options)
     if bar is not None:
         console.line(f"palcli: {report.summary()}")
-    return report.exit_code()
+    return max(report.exit_code(), report_file.exit_code())
 
 
-def _dry_run(plan) -> int:
-    """The planned pairs on stdout, conflicts as error lines; the exit code the real run's
-    planning would give."""
-    for task in plan.tasks:
-        click.echo(f"{task.input} -> {task.output}")
-    for task in plan.skipped:
-        click.echo(f"{task.input} -> {task.output} (skipped: output is up to date)")
-    for task, reason in plan.conflicts:
-        console.error(f"{task.input}: {reason}")
-    return 1 if plan.conflicts else 0
+def _check_streams(o: ConvertOptions) -> None:
+    """Refusals about standard input and output, before anything is read or written."""
+    from ..errors import UsageError
+    from ..plan import STDIO
+
+    if o.report == STDIO and o.output == STDIO:
+        raise UsageError("--report - and OUTPUT - cannot both use standard output")
+    if o.output == STDIO and sys.stdout is not None and sys.stdout.isatty():
+        raise UsageError("standard output is a terminal: redirect it (> out.png) or give "
+                         "OUTPUT a file name; image bytes are not written to a terminal")
+    if STDIO in o.inputs and sys.stdin is not None and sys.stdin.isatty():
+        raise UsageError("standard input is a terminal: pipe an image into it (< in.png) or "
+                         "give INPUT a file name")
 
 
 def _check_dask(o: ConvertOptions) -> None:
@@ -199,11 +210,12 @@ class _OneLine(logging.Handler):
 
 @contextmanager
 def _dask_log_lines():
-    """While the block runs, Dask's loggers (each of its own with a handler) write _OneLine."""
+    """While the block runs, the loggers Dask sets up (its own, and its comms' tornado) write
+    _OneLine."""
     import distributed  # noqa: F401 - it sets its loggers up when imported
 
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
-               if name.split(".")[0] == "distributed"]
+               if name.split(".")[0] in ("distributed", "tornado")]
     saved = [logger.handlers for logger in loggers]
     for logger in loggers:
         if logger.handlers:
@@ -215,20 +227,87 @@ def _dask_log_lines():
             logger.handlers = handlers
 
 
-@contextmanager
-def _report_stream(path: str | None):
-    """Where --report lines go: stdout for '-', else FILE (written as the run goes)."""
-    from ..errors import UsageError
-    from ..plan import STDIO
+def _dry_run(plan) -> int:
+    """The planned pairs on stdout, conflicts as error lines; the exit code the real run's
+    planning would give."""
+    for task in plan.tasks:
+        click.echo(f"{task.input} -> {task.output}")
+    for task in plan.skipped:
+        click.echo(f"{task.input} -> {task.output} (skipped: output is up to date)")
+    for task, reason in plan.conflicts:
+        console.error(f"{task.input}: {reason}")
+    return 1 if plan.conflicts else 0
 
-    if path is None:
-        yield None
-    elif path == STDIO:
-        yield sys.stdout
-    else:
+
+class ReportFile:
+    """--report: JSON lines to standard output ('-') or to FILE. A FILE is written under a temp
+    name as the run goes and renamed at the end, so an existing report is replaced whole; it may
+    not be one of the run's inputs or outputs. A write that fails (a full disk) is said once and
+    the batch goes on; the run then exits 1."""
+
+    def __init__(self, path: str | None, plan):
+        self.path, self.stream, self.tmp, self.failed = path, None, None, None
+        if path is not None and path != "-":
+            _refuse_report_clash(path, plan)
+
+    def __enter__(self):
+        from ..atomic import temp_name
+        from ..errors import UsageError
+
+        if self.path == "-":
+            self.stream = sys.stdout
+        elif self.path is not None:
+            try:
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                self.tmp = temp_name(self.path)
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_NOFOLLOW", 0), 0o666)
+                self.stream = os.fdopen(fd, "w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"{self.path}: cannot write the report: "
+                                 f"{exc.strerror or exc}") from None
+        return self
+
+    def write(self, result) -> None:
+        if self.stream is None or self.failed:
+            return
         try:
-            stream = open(path, "w", encoding="utf-8")
+            self.stream.write(result.json_line())
+            self.stream.flush()
+        except BrokenPipeError:
+            if self.stream is not sys.stdout:
+                raise
+            # `--report - | head -1`: the reader has what it wanted; convert the rest quietly.
+            silence_stdout()
+            self.stream = None
         except OSError as exc:
-            raise UsageError(f"{path}: cannot write the report: {exc.strerror}") from None
-        with stream:
-            yield stream
+            self.failed = exc.strerror or str(exc)
+            console.error(f"{self.path or '-'}: cannot write the report: {self.failed}")
+
+    def __exit__(self, *exc_info):
+        if self.tmp is None:
+            return False
+        try:
+            self.stream.close()
+            if not self.failed:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.failed = self.failed or exc.strerror or str(exc)
+            console.error(f"{self.path}: cannot write the report: {self.failed}")
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+        return False
+
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _refuse_report_clash(path: str, plan) -> None:
+    from ..errors import UsageError
+
+    target = os.path.realpath(path)
+    for task in plan.tasks + plan.skipped + [t for t, _ in plan.conflicts]:
+        for role, p in (("an input", task.input), ("an output", task.output)):
+            if p != "-" and os.path.realpath(p) == target:
+                raise UsageError(f"--report {path} is {role} of this run; choose another file")

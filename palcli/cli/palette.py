@@ -35,8 +35,10 @@ def show(spec: str) -> None:
     """Print a palette's name, size and colours (with swatches on a colour terminal)."""
     from ..palette import load_palette
 
+    from ._shell import printable
+
     pal = load_palette(spec)
-    click.echo(f"name: {pal.name}")
+    click.echo(f"name: {printable(pal.name)}")
     click.echo(f"colours: {len(pal)}")
     swatches = _use_swatches()
     width = len(str(len(pal) - 1))
@@ -53,13 +55,20 @@ def _use_swatches() -> bool:
 
 @palette.command(name="convert")
 @click.argument("source", metavar="IN")
-@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
 def convert(source: str, target: str) -> None:
-    """Convert palette IN to the file OUT, in the format OUT's suffix names.
+    """Convert palette IN to the file OUT, in the format OUT's suffix names ('-': a GIMP
+    palette on standard output).
 
     Writable: .gpl, .json, .hex, .pal (JASC), .act (at most 256 colours) and .png (a swatch
     image). A malformed IN is an error (exit 2) and OUT is left untouched.
     """
+    from ..formats import gpl
     from ..palette import load_palette, save_palette
 
-    save_palette(load_palette(source), target)
+    pal = load_palette(source)
+    if target == "-":
+        sys.stdout.buffer.write(gpl.write(pal))
+        sys.stdout.buffer.flush()
+    else:
+        save_palette(pal, target)

@@ -37,6 +37,8 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
     from ..palette import load_palette
     from ..preview import contact_sheet
 
+    if output != "-" and os.path.splitext(output)[1].lower() not in ("", ".png"):
+        raise UsageError(f"{output}: the preview sheet is a PNG; give -o a name ending in .png")
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise UsageError(f"{output}: cannot write there (no such directory)")
     pal = load_palette(palette)

@@ -42,12 +42,19 @@ def as_colors(colors, source) -> np.ndarray:
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def parse_int(token: str) -> int | None:
+    """A decimal integer of ASCII digits (at most 12 of them), else None. str.isdigit and int
+    accept far more: superscripts, other scripts' digits, 4,300-digit numbers that int refuses."""
+    return int(token) if _ASCII_DIGITS.fullmatch(token) else None
+
+
 def parse_byte(token: str) -> int | None:
     """An integer 0..255 from a decimal token, else None."""
-    if not token.isdigit():
-        return None
-    value = int(token)
-    return value if value <= 255 else None
+    value = parse_int(token)
+    return value if value is not None and value <= 255 else None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

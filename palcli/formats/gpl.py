@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import PaletteError
-from ._common import as_colors, parse_byte, read_lines
+from ._common import as_colors, parse_byte, parse_int, read_lines
 
 HEADER = "GIMP Palette"
 
@@ -35,7 +35,7 @@ def read(path: Path):
         if sep and key in ("Name", "Columns", "Channels"):
             if key == "Name":
                 name = value.strip() or None
-            elif key == "Columns" and not value.strip().isdigit():
+            elif key == "Columns" and parse_int(value.strip()) is None:
                 raise PaletteError(str(path), f"expected a number after 'Columns:', got {value.strip()!r}",
                                    number)
             elif key == "Channels" and value.strip() != "RGB":

@@ -12,11 +12,12 @@ fits (so reading it back gives the same colours, duplicates included), RGB other
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PaletteError
+from ..errors import PalcliWarning, PaletteError
 from ._common import as_colors
 
 
@@ -25,17 +26,21 @@ def read(path: Path):
 
     source = str(path)
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode == "P":
-                colors = _indexed_palette(im)
-            else:
-                colors = _first_seen(im, source)
+        with warnings.catch_warnings():
+            # Pillow only warns between its limit and twice it; a palette has no need of that.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                if im.mode == "P":
+                    colors = _indexed_palette(im)
+                else:
+                    colors = _first_seen(im, source)
     except UnidentifiedImageError:
         raise PaletteError(source, "not an image Pillow can read") from None
-    except Image.DecompressionBombError as exc:
-        raise PaletteError(source, str(exc)) from None
-    except OSError as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise PaletteError(source, f"the image is over Pillow's limit of "
+                                   f"{Image.MAX_IMAGE_PIXELS} pixels") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise PaletteError(source, f"cannot read the image: {exc}") from None
     return None, as_colors(colors, path)
 
@@ -70,6 +75,9 @@ def _first_seen(im, source: str) -> np.ndarray:
         raise PaletteError(source, "no colours found: every pixel is fully transparent")
     packed = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8) | pixels[:, 2]
     values, first = np.unique(packed, return_index=True)
+    if len(values) > 256:
+        warnings.warn(f"{source}: not an indexed image; its {len(values)} distinct colours "
+                      f"became the palette", PalcliWarning, stacklevel=4)
     ordered = values[np.argsort(first)]
     return np.stack([(ordered >> 16) & 255, (ordered >> 8) & 255, ordered & 255], axis=1).astype(np.uint8)
 

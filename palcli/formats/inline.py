@@ -24,9 +24,15 @@ def parse_hex(token: str) -> tuple[int, int, int] | None:
 
 
 def looks_inline(spec: str) -> bool:
-    tokens = [t for t in _SPLIT.split(spec.strip()) if t]
-    return bool(tokens) and all(_HEX.fullmatch(t) for t in tokens) and (
-        spec.strip().startswith("#") or len(tokens) > 1 or "," in spec)
+    """Whether spec is meant as colours: '#...' or a list (then a bad colour in it is named,
+    not looked up as a file), or several bare hex tokens."""
+    text = spec.strip()
+    tokens = [t for t in _SPLIT.split(text) if t]
+    if not tokens:
+        return False
+    if text.startswith("#") or "," in text or ";" in text:
+        return True
+    return len(tokens) > 1 and all(_HEX.fullmatch(t) for t in tokens)
 
 
 def read_inline(spec: str) -> np.ndarray:
@@ -34,6 +40,6 @@ def read_inline(spec: str) -> np.ndarray:
     for token in (t for t in _SPLIT.split(spec.strip()) if t):
         rgb = parse_hex(token)
         if rgb is None:
-            raise PaletteError(spec, f"{token!r} is not a hex colour")
+            raise PaletteError(spec, f"{token!r} is not a hex colour ('#rgb' or '#rrggbb')")
         colors.append(rgb)
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)

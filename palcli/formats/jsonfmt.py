@@ -23,6 +23,10 @@ def read(path: Path):
         raise PaletteError(str(path), "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise PaletteError(str(path), f"not valid JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise PaletteError(str(path), "not a palette: JSON nested too deeply") from None
+    except ValueError as exc:  # a number too long to convert, and the like
+        raise PaletteError(str(path), f"not valid JSON: {exc}") from None
     name = None
     if isinstance(doc, dict):
         key = "colors" if "colors" in doc else "colours" if "colours" in doc else None
@@ -44,8 +48,10 @@ def _parse_color(item, index: int, path: Path) -> tuple[int, int, int]:
     elif (isinstance(item, list) and len(item) == 3
           and all(type(v) is int and 0 <= v <= 255 for v in item)):
         return item[0], item[1], item[2]
+    shown = json.dumps(item)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     raise PaletteError(str(path), f"colour {index}: expected a hex colour or [r, g, b] with "
-                                  f"integers 0..255, got {json.dumps(item)}")
+                                  f"integers 0..255, got {shown}")
 
 
 def write(palette) -> bytes:

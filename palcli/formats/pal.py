@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 from ..errors import PaletteError
-from ._common import as_colors, parse_byte, read_bytes, read_lines
+from ._common import as_colors, parse_byte, parse_int, read_bytes, read_lines
 
 
 def read(path: Path):
@@ -27,11 +27,11 @@ def _read_jasc(path: Path):
     source = str(path)
     if not lines or lines[0].strip() != "JASC-PAL":
         raise PaletteError(source, "expected 'JASC-PAL' (or a RIFF palette) on the first line", 1)
-    if len(lines) < 2 or not lines[1].strip().isdigit():
+    if len(lines) < 2 or parse_int(lines[1].strip()) is None:
         raise PaletteError(source, "expected a version number such as '0100'", 2)
-    if len(lines) < 3 or not lines[2].strip().isdigit():
+    count = parse_int(lines[2].strip()) if len(lines) >= 3 else None
+    if count is None:
         raise PaletteError(source, "expected the number of colours", 3)
-    count = int(lines[2].strip())
     body = lines[3:]
     while body and not body[-1].strip():
         body.pop()
