@@ -1,7 +1,7 @@
 """palcli on a Dask cluster against the local pool, and the scheduler's cost per task, in one run.
 
     pip install '.[dask]' scikit-image   # the cluster; benchmarks/photos.py takes photos from it
-    python benchmarks/bench_scale.py [--photos 48] [--tiny 2000] [--repeat 3]
+    python benchmarks/bench_scale.py [--photos 48] [--tiny 2000] [--repeat 5]
 
 A cluster is started here as users start one: `dask scheduler` and two
 `dask worker --nworkers 1 --nthreads 1` on 127.0.0.1, i.e. two single-process workers for two
@@ -168,7 +168,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=48)
     ap.add_argument("--tiny", type=int, default=2000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
