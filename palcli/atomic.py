@@ -114,23 +114,25 @@ def write_atomic(path, write, *, makedirs: bool = False, follow: bool = False) -
     """
     path = os.fspath(path)
     if follow:
-        path = os.path.realpath(path)
         special = _special(path)
         if special is not None:
             _write_through(path, special, write)
             return
+        path = os.path.realpath(path)  # a symlink to a regular file: replace its target
     if makedirs:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = temp_name(path)
-    # Read-write: multi-page TIFF writers read back what they wrote.
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-                 | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
+    try:  # from before the file exists: an interrupt landing right after open() removes it too
+        # Read-write: multi-page TIFF writers read back what they wrote.
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0), 0o600)
         with os.fdopen(fd, "w+b") as f:
             write(f)
             f.flush()
             os.fchmod(f.fileno(), 0o666 & ~_current_umask())  # outputs may be shared
         os.replace(tmp, path)
+    except FileExistsError:  # the name was taken (never by us): leave it alone
+        raise
     except BaseException:
         try:
             os.unlink(tmp)

@@ -11,6 +11,11 @@ A file is used only when its magic, format, key, dtype, shape, size and payload 
 match and no index in it reaches the palette's size; anything else (truncated, corrupt, foreign,
 older format, not a regular file) reads as missing, and the caller rebuilds and replaces it.
 
+The cache is bounded: PALCLI_CACHE_MAX bytes (default 1 GiB, 0 for no limit). Opening a cube
+marks it used (its modification time) and holds a shared lock on it for as long as it is
+mapped; writing a new cube evicts the least recently used ones beyond the limit, skipping any
+that another process holds.
+
 The checksum must be cheap, since opening a cached cube should take a few milliseconds: CRC-32
 of a 16 MiB payload took 5-10 ms here (32 MiB for uint16 cubes: 12-19 ms), while a numpy pass
 that sums each 4 KiB page's 64-bit words with odd weights takes 1.5 ms (3 ms), and CRC-32 of those
@@ -21,11 +26,14 @@ by the size. The pass also faults the pages in, which the first lookup would oth
 
 from __future__ import annotations
 
+import fcntl
 import json
 import mmap
 import os
 import re
 import stat
+import time
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +52,8 @@ _PAGE_WORDS = 512  # 64-bit words in a 4 KiB page
 # Odd weights (a Fibonacci-hashing multiplier): any change to a single word changes the page sum.
 _WEIGHTS = np.arange(_PAGE_WORDS, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
 
+DEFAULT_MAX = 1 << 30  # bytes: 64 cubes of 16 MiB
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _DIR_VARS = ("PALCLI_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "LOCALAPPDATA")
 _dirs: dict[tuple, Path] = {}
 
@@ -85,6 +95,22 @@ def cache_dir() -> Path:
     return d
 
 
+def cache_max() -> int | None:
+    """$PALCLI_CACHE_MAX in bytes (read now; K, M, G suffixes allowed), None for no limit."""
+    raw = os.environ.get("PALCLI_CACHE_MAX", "").strip().lower().removesuffix("ib").rstrip("b")
+    if not raw:
+        return DEFAULT_MAX
+    m = re.fullmatch(r"([0-9]+)\s*([kmgt]?)", raw)
+    if m is None:
+        from .errors import PalcliWarning
+
+        warnings.warn(f"PALCLI_CACHE_MAX={os.environ['PALCLI_CACHE_MAX']!r} is not a size; "
+                      f"using {DEFAULT_MAX >> 20} MiB", PalcliWarning, stacklevel=2)
+        return DEFAULT_MAX
+    size = int(m.group(1)) * _UNITS[m.group(2)]
+    return size or None
+
+
 def cube_path(key: str, directory: Path | None = None) -> Path:
     return (cache_dir() if directory is None else directory) / f"{key}{SUFFIX}"
 
@@ -114,6 +140,10 @@ def read_cube(path: Path, key: str, k: int) -> np.ndarray | None:
         payload.release()
         mm.close()
         return None
+    try:
+        os.utime(path)  # used now: the least recently used cubes are evicted first
+    except OSError:
+        pass
     return cube  # the array keeps the mapping alive; the file may be replaced meanwhile
 
 
@@ -132,6 +162,54 @@ def write_cube(path: Path, cube: np.ndarray, *, key: str, palette: str, metric: 
 
     write_atomic(path, write, makedirs=True)
     remove_stale(path.parent)
+    limit = cache_max()
+    if limit is not None:
+        evict(path.parent, limit, keep=path)
+
+
+def evict(directory: Path, limit: int, keep: Path | None = None,
+          older_than: float | None = None) -> list[Path]:
+    """Remove the least recently used cubes until the directory's cubes fit in limit bytes (or,
+    with older_than, every cube unused for that many seconds); never keep, and never a cube
+    another process has open. Returns the files removed."""
+    cubes = []
+    for path in _own_files(directory):
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if _NAME.fullmatch(path.name) and stat.S_ISREG(st.st_mode):
+            cubes.append((st.st_mtime, st.st_size, path))
+    cubes.sort()
+    total = sum(size for _, size, _ in cubes)
+    now = time.time()
+    removed = []
+    for mtime, size, path in cubes:
+        wanted = now - mtime > older_than if older_than is not None else total > limit
+        if not wanted or path == keep:
+            continue
+        if _remove_unused(path):
+            total -= size
+            removed.append(path)
+    return removed
+
+
+def _remove_unused(path: Path) -> bool:
+    """Unlink path unless a process holds it (a shared lock while mapped)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.pread(fd, len(MAGIC), 0) != MAGIC:
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def cache_info(verify: bool = False) -> CacheInfo:
@@ -194,6 +272,9 @@ def _map_regular(path: Path) -> mmap.mmap | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size < HEADER_SIZE:
             return None
+        # A shared lock, held by the mapping's own duplicate of fd for as long as it lives:
+        # eviction skips a cube some process has mapped.
+        fcntl.flock(fd, fcntl.LOCK_SH)  # an evictor holds its exclusive lock for an instant
         return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
         return None

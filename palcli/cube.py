@@ -198,6 +198,11 @@ def _build_and_store(key: str, colors: np.ndarray, metric: str, name: str, path:
     except OSError as exc:
         _warn_unwritable(path.parent, exc)
         path = None
+    # Use the file just written, as every other process will: one copy in the page cache, and
+    # the mapping marks it in use, so that no other process's eviction removes it meanwhile.
+    mapped = None if path is None else cache.read_cube(path, key, len(colors))
+    if mapped is not None:
+        return Cube(mapped, key, path, built=True)
     array.setflags(write=False)
     return Cube(array, key, path, built=True)
 

@@ -67,6 +67,41 @@ def prepare_numba() -> None:
     # OpenMP's default spin-waiting makes parallel kernels many times slower when the other
     # core is busy (a pool worker, another process); passive waiting costs nothing when idle.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # Compiled kernels live beside the cubes (<cache>/numba), so that caching the one directory
+    # in CI keeps both; NUMBA_CACHE_DIR, when set, wins.
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        from .cache import cache_dir
+
+        os.environ["NUMBA_CACHE_DIR"] = str(cache_dir() / "numba")
+        config = getattr(sys.modules.get("numba"), "config", None)
+        if config is not None:  # numba already imported (by a caller): tell it too
+            config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+
+
+_announced = False
+
+
+def announce_compile(kernel_file: str) -> None:
+    """Before a kernel module's first use: when numba has no compiled copy of any of its
+    kernels in its cache, say once (log, INFO) that the wait ahead is compilation."""
+    global _announced
+    if _announced:
+        return
+    import hashlib
+    import logging
+
+    directory = os.path.dirname(os.path.abspath(kernel_file))
+    sub = f"{os.path.basename(directory)}_{hashlib.sha1(directory.encode()).hexdigest()}"
+    stem = os.path.splitext(os.path.basename(kernel_file))[0]
+    try:
+        cached = any(n.startswith(stem + ".") and n.endswith(".nbi")
+                     for n in os.listdir(os.path.join(os.environ.get("NUMBA_CACHE_DIR", ""),
+                                                      sub)))
+    except OSError:
+        cached = False
+    if not cached:
+        _announced = True
+        logging.getLogger("palcli").info("compiling kernels (first run on this machine)...")
 
 
 def one_thread_per_process() -> None:

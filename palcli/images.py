@@ -17,7 +17,9 @@ transparent entry), and the bytes depend on nothing but the pixels and the palet
 from __future__ import annotations
 
 import io
+import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +29,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageError, PalcliWarning
-from .outputs import OUTPUTS, RLE_MAX_COLORS, Encoding, check_palette_fits
+from .outputs import (OUTPUTS, RLE_MAX_COLORS, STAMP_KEY, TIFF_DESCRIPTION, Encoding,
+                      check_palette_fits)
 
 ANIMATED = frozenset({"GIF", "PNG", "WEBP"})  # formats whose frames share one canvas
 _ORIENTATION = 0x0112
@@ -114,9 +117,11 @@ def _pillow_limit(limit: int | None):
 
 @contextmanager
 def _translated(name: str, limit: int | None):
-    """Every failure of Pillow's as one ImageError naming the file."""
+    """Every failure of Pillow's as one ImageError naming the file; what its C decoders print
+    on stderr (libtiff does) as one warning instead."""
     try:
-        yield
+        with _c_stderr(name):
+            yield
     except ImageError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
@@ -129,6 +134,39 @@ def _translated(name: str, limit: int | None):
         raise ImageError(name, "out of memory while decoding") from None
     except Exception as exc:  # Pillow raises many types for corrupt data; one message for all
         raise ImageError(name, f"cannot read image: {exc or type(exc).__name__}") from None
+
+
+_scratch: list = []  # this process's file for what C code prints on stderr
+
+
+@contextmanager
+def _c_stderr(name: str):
+    """Send file descriptor 2 to a scratch file while the block runs (C libraries write there
+    directly, past Python), then say its first line as one warning."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    if not _scratch:
+        import tempfile
+
+        _scratch.append(tempfile.TemporaryFile())
+    scratch = _scratch[0]
+    scratch.seek(0)
+    scratch.truncate()
+    sys.stderr.flush()
+    os.dup2(scratch.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        scratch.seek(0)
+        said = scratch.read(4096).decode("utf-8", "replace").strip()
+        if said:
+            first = said.splitlines()[0].strip()
+            warnings.warn(f"{name}: the decoder said: {first}", PalcliWarning, stacklevel=3)
 
 
 def _over_limit(message: str, limit) -> str:
@@ -290,7 +328,7 @@ def _icc_transform(im: Image.Image, name: str):
 
 def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
                 alpha_threshold: int = 128, durations=(), loop=None, name: str = "",
-                dithered: bool = False) -> None:
+                dithered: bool = False, stamp: str | None = None) -> None:
     """Write palette-index frames to a binary file object in output format fmt (OUTPUTS).
 
     frames: [(indices (H, W) uint8|uint16, alpha (H, W) uint8 or None)]. An indexed output's
@@ -333,7 +371,8 @@ def write_image(fp, frames, colors: np.ndarray, fmt: str, *, rgb: bool = False,
         entry = False
         images = [_direct_image(idx, alpha if keep else None, colors, keep)
                   for idx, alpha in frames]
-    encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1)
+    encoding = Encoding(indexed, k + entry, not dithered and k <= RLE_MAX_COLORS, len(images) > 1,
+                        stamp)
     _save(fp, images, out, encoding, durations, loop, k if entry else None)
 
 
@@ -357,6 +396,22 @@ def _direct_image(idx: np.ndarray, alpha, colors: np.ndarray, with_alpha: bool) 
     if alpha is None:
         alpha = np.full(idx.shape, 255, np.uint8)
     return Image.fromarray(np.dstack((px, alpha)), "RGBA")
+
+
+def read_stamp(path) -> str | None:
+    """The settings stamp an output of palcli's carries, or None (another file, no stamp, or
+    unreadable). Reads the header only."""
+    try:
+        with Image.open(path) as im:
+            value = {"PNG": lambda: im.info.get(STAMP_KEY),
+                     "GIF": lambda: im.info.get("comment"),
+                     "WEBP": lambda: im.info.get("xmp"),
+                     "TIFF": lambda: im.tag_v2.get(TIFF_DESCRIPTION)}.get(im.format, lambda: None)()
+    except Exception:  # noqa: BLE001 - an unreadable output is simply not up to date
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value if isinstance(value, str) and value.startswith("palcli:") else None
 
 
 def _save(fp, images, out, encoding: Encoding, durations, loop, transparency) -> None:

@@ -25,6 +25,8 @@ from .errors import UsageError
 # Recompress with oxipng/zopflipng when bytes matter more than time.
 PNG_COMPRESS_LEVEL = 4
 RLE_MAX_COLORS = 64
+STAMP_KEY = "palcli"  # the PNG text chunk holding the settings stamp
+TIFF_DESCRIPTION = 270  # ImageDescription: holds the stamp in a TIFF
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Encoding:
     entries: int  # palette entries of an indexed image (K, plus the transparent one)
     runs: bool  # indices come in long runs (undithered, few colours)
     animated: bool
+    stamp: str | None = None  # the settings stamp to carry (plan.Settings.stamp)
 
 
 @dataclass(frozen=True)
@@ -57,22 +60,42 @@ def _png(e: Encoding) -> dict:
                "compress_type": zlib.Z_RLE if e.runs else zlib.Z_DEFAULT_STRATEGY}
     if e.indexed:  # pin the bit depth: Pillow would otherwise pick it from the palette size
         options["bits"] = next(b for b in (1, 2, 4, 8) if e.entries <= 1 << b)
+    if e.stamp:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_text(STAMP_KEY, e.stamp)  # a tEXt chunk before the image data
+        options["pnginfo"] = info
     return options
 
 
 def _gif(e: Encoding) -> dict:
-    return {"optimize": False, **({"disposal": 1} if e.animated else {})}
+    options = {"optimize": False, **({"disposal": 1} if e.animated else {})}
+    if e.stamp:
+        options["comment"] = e.stamp.encode()
+    return options
+
+
+def _webp(e: Encoding) -> dict:
+    return {"lossless": True, "exact": True, **({"xmp": e.stamp.encode()} if e.stamp else {})}
+
+
+def _tiff(e: Encoding) -> dict:
+    options = {"compression": "tiff_adobe_deflate"}
+    if e.stamp:
+        options["tiffinfo"] = {TIFF_DESCRIPTION: e.stamp}
+    return options
 
 
 ANIMATIONS = frozenset({"GIF", "PNG", "WEBP"})
 OUTPUTS: dict[str, OutputFormat] = {f.name: f for f in (
     OutputFormat("png", (".png", ".apng"), "PNG", 256, True, True, True, True, _png, ANIMATIONS),
     OutputFormat("gif", (".gif",), "GIF", 256, False, True, False, True, _gif, ANIMATIONS),
-    OutputFormat("webp", (".webp",), "WEBP", 0, True, False, True, True,
-                 lambda e: {"lossless": True, "exact": True}, ANIMATIONS),
+    OutputFormat("webp", (".webp",), "WEBP", 0, True, False, True, True, _webp, ANIMATIONS),
+    # BMP has nowhere to keep the stamp: --skip-existing goes by modification times alone.
     OutputFormat("bmp", (".bmp", ".dib"), "BMP", 256, True, False, False, False, lambda e: {}),
-    OutputFormat("tiff", (".tiff", ".tif"), "TIFF", 256, True, False, True, True,
-                 lambda e: {"compression": "tiff_adobe_deflate"}, ANIMATIONS | {"TIFF"}),
+    OutputFormat("tiff", (".tiff", ".tif"), "TIFF", 256, True, False, True, True, _tiff,
+                 ANIMATIONS | {"TIFF"}),
 )}
 SAME = "same"  # -f same: keep each input's format where palcli writes it, else PNG
 FORMAT_CHOICES = ("png", SAME, "gif", "webp", "bmp", "tiff")

@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from . import storage
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .palette import Palette
 
 STDIO = "-"
+STAMP_VERSION = 1  # bump when the bytes palcli writes for the same settings change
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Task:
     input: str
     output: str
     format: str = "png"  # png|gif|webp|bmp|tiff, or "same" for stdin (decided once decoded)
+    redo: str | None = None  # --skip-existing: why an existing output is made again
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,15 @@ class Settings:
     rgb: bool = False
     alpha_threshold: int = 128
     max_pixels: int | None = None  # None: Pillow's Image.MAX_IMAGE_PIXELS
+
+    def stamp(self, fmt: str) -> str:
+        """The settings an output in format fmt is made with, as a short deterministic key
+        written into it (see outputs.OutputFormat.stamp): --skip-existing compares it."""
+        d = self.dither
+        text = repr((STAMP_VERSION, self.palette.colors.tobytes().hex(), self.metric, d.mode,
+                     d.strength, d.serpentine, d.space, getattr(d, "clamp", None),
+                     self.alpha_threshold, self.rgb, fmt))
+        return "palcli:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -91,12 +103,13 @@ class _SuffixTest:
 
 
 def make_plan(inputs, output: str, fmt: str | None = None, *, skip_existing: bool = False,
-              keep_suffix: bool = False) -> Plan:
+              keep_suffix: bool = False, stamp=None) -> Plan:
     """Expand INPUT... OUTPUT into tasks. Raises UsageError (before anything is written) for
     a missing input, an OUTPUT that cannot hold the inputs, or no image found at all.
 
     keep_suffix: output names keep the input's suffix before the output's (ball.gif ->
-    ball.gif.png), so that same-stem inputs never share an output.
+    ball.gif.png), so that same-stem inputs never share an output. skip_existing leaves alone
+    an output newer than its input that carries stamp(format) (Settings.stamp), when given.
     """
     inputs = [str(i) for i in inputs]
     output = str(output)
@@ -113,11 +126,11 @@ def make_plan(inputs, output: str, fmt: str | None = None, *, skip_existing: boo
     if output == STDIO:
         if not single:
             raise UsageError("OUTPUT '-' (standard output) takes exactly one input file")
-        return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing)
+        return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing, stamp)
     to_dir = not single or storage.isdir(output) or output.endswith(("/", os.sep))
     if single and not to_dir:
         task = Task(inputs[0], output, _file_format(output, fmt, inputs[0]))
-        return _checked([task], skip_existing)
+        return _checked([task], skip_existing, stamp)
     if inputs[0] == STDIO:
         raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
     if storage.exists(output) and not storage.isdir(output):
@@ -126,7 +139,7 @@ def make_plan(inputs, output: str, fmt: str | None = None, *, skip_existing: boo
         raise UsageError(f"{output}: several inputs need an output directory, and this "
                          f"names an image file (end it with '/' for a directory)")
     found = _DirTasks(inputs, output, fmt or DEFAULT_FORMAT, keep_suffix)
-    plan = _checked(list(found), skip_existing)
+    plan = _checked(list(found), skip_existing, stamp)
     plan.unreadable, plan.under_output = found.unreadable, found.under_output
     if not len(plan):
         raise UsageError(f"no images found under {', '.join(inputs)}")
@@ -262,7 +275,7 @@ def _count_images(top: str, is_image) -> int:
     return n
 
 
-def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
+def _checked(tasks: list[Task], skip_existing: bool, stamp=None) -> Plan:
     """Sort tasks into to-do, skipped (--skip-existing) and conflicts (shared outputs)."""
     plan = Plan()
     owner: dict[str, Task] = {}
@@ -278,10 +291,11 @@ def _checked(tasks: list[Task], skip_existing: bool) -> Plan:
             plan.conflicts.append((task, _shared_output(task, owner[key])))
         else:
             owner[key] = task
-            if skip_existing and _up_to_date(task):
+            redo = _redo(task, stamp) if skip_existing else ""
+            if redo is None:
                 plan.skipped.append(task)
             else:
-                plan.tasks.append(task)
+                plan.tasks.append(replace(task, redo=redo or None))
     return plan
 
 
@@ -298,12 +312,26 @@ def _shared_output(task: Task, first: Task) -> str:
     return reason
 
 
-def _up_to_date(task: Task) -> bool:
+def _redo(task: Task, stamp) -> str | None:
+    """Why an output must be made (again): '' when there is none yet, a reason when it is out
+    of date; None when it is up to date (newer than its input and made with these settings)."""
     if task.input == STDIO:
-        return False
-    if storage.is_url(task.input) or storage.is_url(task.output):
-        return storage.up_to_date(task.input, task.output)
-    try:
-        return os.stat(task.output).st_mtime_ns >= os.stat(task.input).st_mtime_ns
+        return ""
+    try:  # a URL's times come from its filesystem
+        newer = storage.mtime_ns(task.output) < storage.mtime_ns(task.input)
     except OSError:
-        return False
+        return ""
+    if newer:
+        return "the input is newer than the output"
+    if stamp is None:
+        return None
+    fmt = task.format if task.format != SAME else format_of_suffix(
+        os.path.splitext(task.output)[1]) or DEFAULT_FORMAT
+    from .images import read_stamp  # Pillow: only when there are outputs to look at
+
+    found = read_stamp(storage.open_input(task.output) if storage.is_url(task.output)
+                       else task.output)
+    if found == stamp(fmt):
+        return None
+    return ("the output was made with other settings" if found
+            else "the output carries no settings stamp")

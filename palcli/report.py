@@ -19,11 +19,16 @@ class Result:
     pixels: int = 0  # pixels read (every frame)
     seconds: float = 0.0  # wall time in the worker
     warnings: tuple[str, ...] = ()  # PalcliWarning messages raised while converting
+    redone: str | None = None  # --skip-existing: why an existing output was made again
 
     def record(self) -> dict:
-        """The report line: exactly the keys the SPEC names."""
-        return {"input": self.input, "output": self.output, "status": self.status,
-                "error": self.error, "pixels": self.pixels, "seconds": round(self.seconds, 6)}
+        """The report line: the keys the SPEC names, and 'redone' when an existing output was
+        made again under --skip-existing (why)."""
+        rec = {"input": self.input, "output": self.output, "status": self.status,
+               "error": self.error, "pixels": self.pixels, "seconds": round(self.seconds, 6)}
+        if self.redone:
+            rec["redone"] = self.redone
+        return rec
 
     def json_line(self) -> str:
         return json.dumps(self.record()) + "\n"

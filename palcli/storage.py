@@ -3,7 +3,7 @@
     is_url("s3://bucket/in/")               # True; "photos/" and "-" are not
     exists(path), isdir(path)               # a local path or a URL
     walk("s3://bucket/in/", output, test)   # relative names of the images under a URL, sorted
-    up_to_date(input, output)               # the output is at least as new as its input
+    mtime_ns(path)                          # modified time, for --skip-existing
     open_input(url);  write(url, write)     # a file to decode; one put of the finished bytes
 
 The planner and the worker come here only for URLs; local paths keep os and palcli.atomic.
@@ -71,12 +71,18 @@ def walk(top: str, output: str, is_image):
             yield rel
 
 
-def up_to_date(input: str, output: str) -> bool:
-    """Whether output exists and was modified no earlier than input (for --skip-existing)."""
+def mtime_ns(path: str) -> int:
+    """os.stat(path).st_mtime_ns, or the filesystem's modified time of a URL; OSError when
+    there is none (no such object, or a filesystem that keeps no times)."""
+    if not is_url(path):
+        return os.stat(path).st_mtime_ns
+    fs, p = filesystem(path)
     try:
-        return _modified(output) >= _modified(input)
-    except (OSError, NotImplementedError, UsageError):
-        return False
+        return int(fs.modified(p).timestamp() * 1e9)
+    except OSError:
+        raise
+    except Exception as exc:  # NotImplementedError, a backend's own error
+        raise OSError(f"{path}: no modified time: {_reason(exc)}") from None
 
 
 def open_input(url: str):
@@ -146,13 +152,6 @@ def _under(output: str, fs) -> str | None:
         return os.path.realpath(output) if _is_local(fs) else None
     out_fs, p = filesystem(output)
     return p.rstrip("/") if type(out_fs) is type(fs) else None
-
-
-def _modified(path: str) -> float:
-    if not is_url(path):
-        return os.stat(path).st_mtime
-    fs, p = filesystem(path)
-    return fs.modified(p).timestamp()
 
 
 def _is_local(fs) -> bool:

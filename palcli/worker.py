@@ -65,7 +65,7 @@ def convert_one(task: Task, settings: Settings) -> Result:
                                                if issubclass(w.category, PalcliWarning)]))
     _pending.clear()
     return Result(task.input, task.output, status, error, pixels,
-                  time.perf_counter() - start, messages)
+                  time.perf_counter() - start, messages, task.redo)
 
 
 def _convert(task: Task, settings: Settings) -> int:
@@ -87,7 +87,8 @@ def _convert(task: Task, settings: Settings) -> int:
         write_image(fp, mapped, settings.palette.colors, fmt, rgb=settings.rgb,
                     alpha_threshold=settings.alpha_threshold,
                     durations=durations if info.read > 1 else (), loop=info.loop,
-                    name=task.input, dithered=not settings.dither.exact)
+                    name=task.input, dithered=not settings.dither.exact,
+                    stamp=settings.stamp(fmt))
 
     if task.output == STDIO:
         buf = io.BytesIO()  # encode fully first: a failure leaves stdout empty, never partial
@@ -110,15 +111,15 @@ def _input(path: str, max_pixels: int | None):
         return io.BytesIO(_read_stdin(max_pixels))
     if storage.is_url(path):
         return storage.open_input(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:  # opened by name, so that plugins which hand the file to a helper (EPS) still can
+        f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
     except OSError as exc:
         raise ImageError(path, (exc.strerror or str(exc)).lower()) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
         raise ImageError(path, "not a regular file")
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
+    os.set_blocking(f.fileno(), True)
+    return f
 
 
 def stdin_cap(max_pixels: int | None) -> int:

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,16 @@ def test_readme_makefile_runs_as_written(tmp_path):
     assert again.returncode == 0
     lines = [json.loads(x) for x in (tmp_path / "build" / "sprites.jsonl").read_text().splitlines()]
     assert [x["status"] for x in lines] == ["skipped"] * 3
+    # An edited palette is a newer prerequisite: make reruns the recipe, palcli redoes them all.
+    time.sleep(0.01)
+    game = tmp_path / "palettes" / "game.gpl"
+    game.write_text(game.read_text().replace("255 241 232", "250 241 232"))
+    edited = subprocess.run(["make", target], cwd=tmp_path, env=env, capture_output=True,
+                            timeout=300)
+    assert edited.returncode == 0
+    lines = [json.loads(x) for x in (tmp_path / "build" / "sprites.jsonl").read_text().splitlines()]
+    assert [(x["status"], x.get("redone")) for x in lines] == [
+        ("ok", "the output was made with other settings")] * 3
 
 
 def test_readme_ci_step_runs_as_written(tmp_path):

@@ -21,13 +21,17 @@ def main() -> None:
     try:
         from ._shell import cli
 
-        cli.main(prog_name="palcli")
+        code = cli.main(prog_name="palcli", standalone_mode=False)
     except KeyboardInterrupt:  # before the boundary was entered
         sys.stderr.write("palcli: interrupted\n")
-        sys.exit(130)
+        code = 130
     except Terminated:
         sys.stderr.write("palcli: terminated\n")
-        sys.exit(143)
+        code = 143
+    # The outcome is decided: a signal during the interpreter's shutdown must not change it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(code)
 
 
 def __getattr__(name):

@@ -20,7 +20,7 @@ def cache() -> None:
 @click.option("--verify", is_flag=True, help="Also check every cube's checksum (reads them whole).")
 def info(verify: bool) -> None:
     """Print the cache dir and each cached cube's palette, metric, colours and size."""
-    from ..cache import cache_info
+    from ..cache import cache_info, cache_max
 
     ci = cache_info(verify=verify)
     click.echo(f"cache dir: {ci.dir}")
@@ -34,17 +34,26 @@ def info(verify: bool) -> None:
         for row in [header] + rows:
             click.echo("  " + "  ".join(f"{v:>{w}}" if i in (2, 3) else f"{v:<{w}}"
                                         for i, (v, w) in enumerate(zip(row, widths))).rstrip())
-    click.echo(f"{len(ci.cubes)} cube{'s' * (len(ci.cubes) != 1)}, {_mib(ci.size)}")
+    limit = cache_max()
+    bound = f" of {_mib(limit)} (PALCLI_CACHE_MAX)" if limit else " (no limit: PALCLI_CACHE_MAX=0)"
+    click.echo(f"{len(ci.cubes)} cube{'s' * (len(ci.cubes) != 1)}, {_mib(ci.size)}{bound}")
 
 
 @cache.command()
-def clear() -> int:
-    """Delete every cached cube (only palcli's own files)."""
-    from ..cache import cache_dir, cache_info, clear_cache
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None,
+              metavar="DAYS", help="Only cubes not used for this many days (and not in use).")
+def clear(days: float | None) -> int:
+    """Delete every cached cube (only palcli's own files), or those unused for DAYS."""
+    from ..cache import cache_dir, cache_info, clear_cache, evict
     from ..cube import forget
-
     from ._shell import console
 
+    if days is not None:
+        removed = evict(cache_dir(), 0, older_than=days * 86400)
+        forget()
+        click.echo(f"removed {len(removed)} cube{'s' * (len(removed) != 1)} unused for "
+                   f"{days:g} days from {cache_dir()}")
+        return 0
     before = len(cache_info().cubes)
     freed, failed = clear_cache()
     forget()

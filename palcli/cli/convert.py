@@ -79,7 +79,8 @@ class ConvertOptions:
               help="Refuse images with more pixels [default: Pillow's decompression-bomb "
                    "limit].")
 @click.option("--skip-existing", is_flag=True,
-              help="Leave outputs that are newer than their input alone.")
+              help="Leave alone outputs newer than their input and made with the same settings "
+                   "(palette, metric, dither, format...).")
 @click.option("--dry-run", is_flag=True, help="Print the planned INPUT -> OUTPUT pairs; write "
                                               "nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no warnings.")
@@ -125,8 +126,10 @@ def run(o: ConvertOptions) -> int:
         _check_dask(o)
     pal = load_palette(o.palette)
     dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
+    settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
+                             alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
     plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing,
-                     keep_suffix=o.keep_suffix)
+                     keep_suffix=o.keep_suffix, stamp=settings.stamp)
     for fmt in sorted({t.format for t in plan.tasks} - {"same"}):
         check_palette_fits(fmt, len(pal))
     if plan.under_output:
@@ -134,8 +137,6 @@ def run(o: ConvertOptions) -> int:
                         f"{o.output} (the output directory) were not converted")
     if o.dry_run:
         return _dry_run(plan)
-    settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
-                             alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
     with _executor_options(o) as options, ReportFile(o.report, plan) as report_file, \
             progress(len(plan), o.quiet) as bar:
         def on_result(result) -> None:
@@ -231,7 +232,8 @@ def _dry_run(plan) -> int:
     """The planned pairs on stdout, conflicts as error lines; the exit code the real run's
     planning would give."""
     for task in plan.tasks:
-        click.echo(f"{task.input} -> {task.output}")
+        click.echo(f"{task.input} -> {task.output}" + (f" (redone: {task.redo})" if task.redo
+                                                        else ""))
     for task in plan.skipped:
         click.echo(f"{task.input} -> {task.output} (skipped: output is up to date)")
     for task, reason in plan.conflicts:
@@ -292,8 +294,9 @@ class ReportFile:
             if not self.failed:
                 os.replace(self.tmp, self.path)
         except OSError as exc:
-            self.failed = self.failed or exc.strerror or str(exc)
-            console.error(f"{self.path}: cannot write the report: {self.failed}")
+            if not self.failed:
+                self.failed = exc.strerror or str(exc)
+                console.error(f"{self.path}: cannot write the report: {self.failed}")
         finally:
             if os.path.exists(self.tmp):
                 os.unlink(self.tmp)
