@@ -1,12 +1,13 @@
 """Inputs and outputs named by URLs (s3://, gs://, file://, memory://...), through fsspec.
 
     is_url("s3://bucket/in/")               # True; "photos/" and "-" are not
-    exists(path), isdir(path)               # a local path or a URL
+    exists(p), lexists(p), isdir(p)         # os.path's answers for a local path, else fsspec's
+    mtime_ns(p)                             # the same: modified time, for --skip-existing
     walk("s3://bucket/in/", output, test)   # relative names of the images under a URL, sorted
-    mtime_ns(path)                          # modified time, for --skip-existing
     open_input(url);  write(url, write)     # a file to decode; one put of the finished bytes
 
-The planner and the worker come here only for URLs; local paths keep os and palcli.atomic.
+The planner asks the probes above of every path; walks, reads and writes come here only for
+URLs, so local trees keep their own walk and local outputs the atomic rename.
 fsspec and its backends (s3fs, gcsfs...) are optional and imported on first use: a protocol
 that is unknown or whose backend is missing is one UsageError naming what to install.
 """
