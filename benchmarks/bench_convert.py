@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from photos import photo_at  # noqa: E402
+from photos import jpeg_batch  # noqa: E402
 
 PALETTE = "pico-8"
 
@@ -54,6 +54,40 @@ if __name__ == "__main__":
 """
 
 
+# The floor: one process of N, no pool, looping over its share of the photos with palcli's own
+# read, map and write functions, writing real files as convert does (temp file, rename).
+# Prints the seconds spent in the map step and the pixels it mapped.
+FLOOR_SCRIPT = """
+import os, sys, time
+from palcli.batch import make_settings
+from palcli.atomic import write_atomic
+from palcli.cube import resolve, worker_ref
+from palcli.dither import DitherParams
+from palcli.images import open_frames, open_input, write_image
+from palcli.mapping import map_indices
+from palcli.palette import load_palette
+
+palette, out, share = sys.argv[1], sys.argv[2], sys.argv[3:]
+pal = load_palette(palette)
+settings = make_settings(pal, "rgb", DitherParams())
+with worker_ref(settings.cube, share=False) as ref:
+    cube = resolve(ref)
+mapping = pixels = 0
+for src in share:
+    with open_input(src) as f, open_frames(f, name=src) as (info, frames):
+        mapped = []
+        for frame in frames:
+            t = time.perf_counter()
+            idx = map_indices(frame.pixels, cube, pal, settings.dither)
+            mapping += time.perf_counter() - t
+            pixels += idx.size
+            mapped.append((idx, None))
+    name = os.path.splitext(os.path.basename(src))[0] + ".png"
+    write_atomic(os.path.join(out, name),
+                 lambda fp: write_image(fp, mapped, pal.colors, "png", stamp=settings.stamp("png")))
+print(mapping, pixels)
+"""
+
 ENV = dict(os.environ)
 
 
@@ -76,11 +110,65 @@ def palcli_cmd(*args) -> list[str]:
     return [str(exe), *args] if exe else [sys.executable, "-m", "palcli.cli", *args]
 
 
+def floor_run(src: Path, out: Path, processes: int) -> tuple[float, float, int]:
+    """The floor on `processes` processes started together: (wall seconds, map seconds,
+    pixels mapped)."""
+    files = sorted(str(p) for p in src.iterdir())
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", FLOOR_SCRIPT, PALETTE, str(out),
+                               *files[i::processes]], stdout=subprocess.PIPE, text=True, env=ENV)
+             for i in range(processes)]
+    outs = [proc.communicate()[0].split() for proc in procs]
+    wall_s = time.perf_counter() - t
+    assert all(proc.returncode == 0 for proc in procs)
+    return wall_s, sum(float(o[0]) for o in outs), sum(int(o[1]) for o in outs)
+
+
+def steady_state(work: Path, images: int, repeat: int) -> None:
+    """-j 1 and -j 2 against the floor on 1 and 2 processes, on the same photos."""
+    src = work / "steady"
+    jpeg_batch(src, images)
+    wall(palcli_cmd("convert", str(src / "photo000.jpg"), str(work / "w.png"), "-p", PALETTE))
+    runs = {
+        "floor, 2 processes": lambda out: floor_run(src, out, 2),
+        "floor, 1 process": lambda out: floor_run(src, out, 1),
+        "palcli -j 2": lambda out: (wall(palcli_cmd("convert", str(src), str(out), "-p", PALETTE,
+                                                    "-j", "2", "-q")), 0.0, 0),
+        "palcli -j 1": lambda out: (wall(palcli_cmd("convert", str(src), str(out), "-p", PALETTE,
+                                                    "-j", "1", "-q")), 0.0, 0),
+    }
+    best = {name: (float("inf"), 0.0, 0) for name in runs}
+    for r in range(repeat):  # interleaved: a busy moment hurts every one alike
+        for i, (name, run) in enumerate(runs.items()):
+            out = work / f"steady-{i}-{r}"
+            out.mkdir()
+            result = run(out)
+            if result[0] < best[name][0]:
+                best[name] = result
+            shutil.rmtree(out)
+    print(f"\nsteady state: {images} JPEGs of 1 MP, palette {PALETTE}, no dither, best of "
+          f"{repeat}; load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for name, (secs, _, _) in best.items():
+        print(f"  {name:22s} {secs:7.3f} s  {images / secs:6.1f} img/s")
+    rate = {name: images / secs for name, (secs, _, _) in best.items()}
+    _, map_s, map_px = best["floor, 1 process"]
+    print(f"  map step inside the pipeline: {map_s / (map_px / 1e6) * 1e3:.2f} ms per MP "
+          f"(target <= 2)")
+    print(f"  palcli -j 2 / floor on 2 processes  {rate['palcli -j 2'] / rate['floor, 2 processes']:6.2f}x"
+          f"  (target >= 0.85)")
+    print(f"  palcli -j 2 / -j 1                  {rate['palcli -j 2'] / rate['palcli -j 1']:6.2f}x"
+          f"  (target >= 1.8)")
+    print(f"  floor: 2 processes / 1              {rate['floor, 2 processes'] / rate['floor, 1 process']:6.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=50)
     ap.add_argument("--magick-images", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=5, help="best of N for each batch")
+    ap.add_argument("--steady-images", type=int, default=240,
+                    help="photos for the steady-state rows against the floor (0: skip them)")
+    ap.add_argument("--only-steady", action="store_true", help="skip the peers' comparison")
     args = ap.parse_args()
     if shutil.which("convert") is None:
         raise SystemExit("ImageMagick's convert is needed for the comparison")
@@ -92,14 +180,15 @@ def main() -> None:
     # the temp dir), even where PYTHONDONTWRITEBYTECODE is set for development.
     ENV.pop("PYTHONDONTWRITEBYTECODE", None)
     ENV["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    if args.only_steady:
+        try:
+            steady_state(work, args.steady_images, args.repeat)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         src = work / "photos"
-        src.mkdir()
-        cache: dict[int, np.ndarray] = {}
-        for i in range(args.images):
-            if i % 8 not in cache:
-                cache[i % 8] = photo_at(1.0, i)[1]
-            Image.fromarray(cache[i % 8]).save(src / f"photo{i:03d}.jpg", quality=90)
+        jpeg_batch(src, args.images)
         pal_png = work / "palette.png"
         Image.fromarray(load_palette(PALETTE).colors[None]).save(pal_png)
         magick_src = work / "magick-src"
@@ -181,6 +270,8 @@ def main() -> None:
         t2, t1 = results["palcli -j 2"][0], results["palcli -j 1"][0]
         print(f"    for the record: palcli start-up (an 8x8 image, whole process) {startup:.3f} s;"
               f" -j 2 / -j 1 past it {(t1 - startup) / (t2 - startup):.2f}x")
+        if args.steady_images:
+            steady_state(work, args.steady_images, args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -37,3 +37,17 @@ def photo_at(megapixels: float, i: int = 0) -> tuple[str, np.ndarray]:
     scale = (megapixels * 1e6 / (im.width * im.height)) ** 0.5
     size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
     return name.split(".")[0], np.asarray(im.resize(size, Image.Resampling.LANCZOS))
+
+
+def jpeg_batch(directory, count: int, megapixels: float = 1.0) -> None:
+    """Write count JPEGs (quality 90) of about megapixels each into directory, cycling through
+    the photos: photo000.jpg, photo001.jpg, ..."""
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    made: dict[int, np.ndarray] = {}
+    for i in range(count):
+        if i % len(NAMES) not in made:
+            made[i % len(NAMES)] = photo_at(megapixels, i)[1]
+        Image.fromarray(made[i % len(NAMES)]).save(directory / f"photo{i:03d}.jpg", quality=90)

@@ -4,8 +4,9 @@
     idx = dither_indices(rgb, colors, cube, params)
 
 DITHERS maps each mode's name to what it does; DitherParams is the validated, frozen set of
-choices that travels with a conversion. The numba kernels live in palcli.kernels.dither and are
-imported only when a dither actually runs.
+choices that travels with a conversion. The numba kernels live in palcli.kernels.dither
+(error diffusion) and palcli.kernels.ordered (bayer*, blue-noise, pattern) and are imported only
+when a dither actually runs, each kernel compiled only when a run needs it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import engine as eng
 from ._validate import check_choice, check_flag, check_unit
 
 # Error-diffusion tables: (dx, dy, weight) relative to the current pixel, and the divisor.
@@ -45,7 +47,7 @@ DIFFUSION = tuple(DIFFUSION_TABLES)
 
 # Ordered modes: name -> threshold matrix size (Bayer) or the blue-noise tile.
 BAYER_SIZES = {"bayer2": 2, "bayer4": 4, "bayer8": 8, "bayer16": 16}
-ORDERED = tuple(BAYER_SIZES) + ("blue-noise",)
+ORDERED = tuple(BAYER_SIZES) + ("blue-noise", "pattern")
 DITHER_SPACES = ("srgb", "linear")
 # Linear light by default: error diffused in sRGB values makes a dithered area as bright as its
 # sRGB mean, but a screen (or an eye) averages light, so dark and middle tones come out too bright
@@ -54,6 +56,15 @@ DITHER_SPACES = ("srgb", "linear")
 DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
+
+# pattern: a pixel's candidates (the kernel's CANDIDATES cube reads), sorted by luminance, and
+# the Bayer matrix that picks one: 4x4, so each of the 16 gets one cell of every tile.
+PATTERN_CANDIDATES = 16
+PATTERN_MATRIX = 4
+# bayer*, blue-noise: colour regions of 2**REGION_SHIFT sRGB levels a side, and the cube reads
+# taken from each region's centre to find the candidates it mixes.
+REGION_SHIFT = 3
+REGION_STEPS = 16
 
 # Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
 # scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
@@ -65,6 +76,7 @@ WARM_ROWS = 8
 SRGB_SCALE = 256
 LINEAR_SCALE = 65535
 WEIGHT_ONE = 1 << 16
+NO_CAP = 1 << 40  # diffusion without a clamp: far beyond any error
 
 
 def bayer_matrix(n: int) -> np.ndarray:
@@ -95,64 +107,67 @@ def threshold_matrix(dither: str) -> np.ndarray:
     return (ranks + 0.5) / ranks.size - 0.5
 
 
-def palette_spread(colors: np.ndarray) -> float:
-    """How far an ordered threshold must reach to move a pixel between neighbouring colours.
-
-    The median, over the palette's distinct colours, of the largest per-channel difference to the
-    nearest other colour: 255 for black/white, 51 for the web-safe cube, 17 for 16 greys. The
-    threshold is added to all three channels alike, so the largest channel step is what it has to
-    cross. Computed on whatever values are given (8-bit or linear light).
-    """
-    c = np.unique(np.asarray(colors, np.float64), axis=0)
-    if len(c) < 2:
-        return 0.0
-    near = np.empty(len(c))
-    for start in range(0, len(c), 512):  # bounded memory for 65,536-colour palettes
-        block = c[start:start + 512]
-        d = np.abs(block[:, None, :] - c[None, :, :]).max(axis=2)
-        d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
-        near[start:start + len(block)] = d.min(axis=1)
-    return float(np.median(near))
-
-
 @lru_cache(maxsize=2)
 def _space_tables(space: str):
-    """(to_work (256,) int64, out_lut (working value >> LUT_SHIFT -> uint8)) for a space."""
-    if space == "srgb":
-        return np.arange(256, dtype=np.int64) * SRGB_SCALE, np.zeros(1, np.uint8)
-    from .color import SRGB_TO_LINEAR, linear_to_srgb8
+    """(to_work (256,) int64: level -> working value, out_lut: working value >> LUT_SHIFT ->
+    8-bit level over 0..to_work[255]) for a space."""
     from .kernels.dither import LUT_SHIFT
+
+    step = 1 << LUT_SHIFT
+    if space == "srgb":  # working value v is level (v + 128) >> 8; 128 is a multiple of step
+        starts = np.arange((255 * SRGB_SCALE >> LUT_SHIFT) + 1) * step
+        return (np.arange(256, dtype=np.int64) * SRGB_SCALE,
+                np.minimum((starts + 128) >> 8, 255).astype(np.uint8))
+    from .color import SRGB_TO_LINEAR, linear_to_srgb8
 
     to_work = np.rint(np.asarray(SRGB_TO_LINEAR, np.float64) * LINEAR_SCALE).astype(np.int64)
     # One entry per 2**LUT_SHIFT working values (the darkest sRGB step is 20 of them), taken at
     # the middle of its range; every level's own working value must come back to that level.
-    step = 1 << LUT_SHIFT
     middles = (np.arange((LINEAR_SCALE >> LUT_SHIFT) + 1) * step + (step - 1) / 2) / LINEAR_SCALE
     out_lut = np.asarray(linear_to_srgb8(middles), np.uint8)
     out_lut[to_work >> LUT_SHIFT] = np.arange(256, dtype=np.uint8)
     return to_work, out_lut
 
 
+@lru_cache(maxsize=1)
+def _wide_lut(space: str) -> np.ndarray:
+    """out_lut widened to the range error diffusion bounds working values to (-vmax // 2 ..
+    vmax + vmax // 2), clamped levels outside the gamut: the scan reads it without clamping."""
+    from .kernels.dither import LUT_SHIFT
+
+    to_work, out_lut = _space_tables(space)
+    vmax = int(to_work[255])
+    lo = -vmax // 2
+    # Every start is lo plus a multiple of 2**LUT_SHIFT; lo (-32768) is a multiple too, so the
+    # entries inside the gamut are out_lut's.
+    starts = lo + (np.arange(((vmax + vmax // 2 - lo) >> LUT_SHIFT) + 1) << LUT_SHIFT)
+    return out_lut[np.clip(starts, 0, vmax) >> LUT_SHIFT]
+
+
 @dataclass(frozen=True)
 class DitherParams:
     """How to dither: a DITHERS mode and its parameters, checked once when made.
 
-    strength 0..1 scales the diffused error or the threshold's reach (0 is "none"); serpentine
-    alternates the scan direction of error diffusion; space is where diffused error is
-    accumulated, "srgb" or "linear" (ordered thresholds always act in sRGB, where the cube
-    decides).
+    strength 0..1 scales the diffused error, pattern's candidate error, or how much of the
+    bayer*/blue-noise mix a pixel takes (0 is "none"); serpentine alternates the scan direction
+    of error diffusion; space, "srgb" or "linear", is where error is accumulated and colours are
+    mixed; clamp (error diffusion only): None, or 0..1, the largest error a pixel may receive
+    per channel, as a fraction of the full range.
     """
 
     mode: str = "none"
     strength: float = 1.0
     serpentine: bool = True
     space: str = DEFAULT_DITHER_SPACE
+    clamp: float | None = None
 
     def __post_init__(self):
         check_choice(self.mode, DITHERS, "dither")
         object.__setattr__(self, "strength", check_unit(self.strength, "dither_strength"))
         object.__setattr__(self, "serpentine", check_flag(self.serpentine, "serpentine"))
         check_choice(self.space, DITHER_SPACES, "dither_space")
+        if self.clamp is not None:
+            object.__setattr__(self, "clamp", check_unit(self.clamp, "dither_clamp"))
 
     @property
     def exact(self) -> bool:
@@ -165,48 +180,184 @@ def dither_indices(rgb: np.ndarray, colors: np.ndarray, cube: np.ndarray,
     """Palette indices (H, W) of rgb ((H, W, 3|4) uint8, C-contiguous) dithered through cube.
 
     colors: the (K, 3) uint8 palette the cube was built from; cube: its (256, 256, 256) index
-    table (read-only here: a compact copy of it is kept for as long as the cube object lives).
-    Output dtype is the cube's. Deterministic: the same arguments give the same indices on
-    every run and thread count.
+    table (read-only here: a compact copy of it, and the ordered modes' region tables, are kept
+    for as long as the cube object lives). Output dtype is the cube's. Deterministic: the same
+    arguments give the same indices on every run and thread count.
     """
     if params.exact or rgb.size == 0:
         return cube[rgb[..., 0], rgb[..., 1], rgb[..., 2]]
     top, leaves = _blocks(cube, len(colors))
-    return DITHERS[params.mode].run(rgb, colors, top, leaves, params)
+    out = np.empty(rgb.shape[:2], leaves.dtype)
+    # A read-only view whatever the caller's flags: one compiled specialisation per kernel.
+    rgb = eng.readonly(rgb, rgb.shape)
+    DITHERS[params.mode].run(rgb, colors, cube, top, leaves, params, out)
+    return out
 
 
-def _diffuse(rgb, colors, top, leaves, params: DitherParams) -> np.ndarray:
+def _diffuse(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """Error diffusion: the bands of diffusion_bands on the span thread pool, one kernel per
+    space and table shape (palcli.kernels.dither)."""
     from .kernels import dither as kernels
 
-    to_work, out_lut = _space_tables(params.space)
+    to_work, _ = _space_tables(params.space)
     pal = to_work[colors].reshape(-1)
     carry_w, near_w, dx, dy, w = _weights(params.mode, params.strength)
-    out = np.empty(rgb.shape[:2], leaves.dtype)
-    return kernels.diffuse(rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w,
-                           dx, dy, w, params.serpentine, params.space == "linear", out_lut,
-                           diffusion_bands(rgb.shape[0]), WARM_ROWS, out)
+    kernel = {(True, False): kernels.diffuse_linear, (True, True): kernels.diffuse_linear_far,
+              (False, False): kernels.diffuse_srgb,
+              (False, True): kernels.diffuse_srgb_far}[params.space == "linear", len(dx) > 0]
+    cap = NO_CAP if params.clamp is None else round(params.clamp * int(to_work[255]))
+    bands = diffusion_bands(rgb.shape[0])
+    args = (rgb, top, leaves, to_work, pal, pal * carry_w, carry_w, near_w, dx, dy, w,
+            params.serpentine, _wide_lut(params.space), cap, bands, WARM_ROWS)
+    eng.spans(lambda *a: kernel(*a, out), args, len(bands) - 1, unit=eng.CHUNK_PIXELS)
 
 
-def _ordered(rgb, colors, top, leaves, params: DitherParams) -> np.ndarray:
-    from .kernels import dither as kernels
+def _ordered(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """bayer*, blue-noise: each pixel mixes its colour region's candidates (ordered_regions) by
+    their least-squares shares, the mode's threshold matrix choosing."""
+    from .kernels import ordered as kernels
 
-    # Ordered thresholds act where the cube decides, in sRGB: a threshold added in linear light
-    # would cross the cube's boundaries at the wrong place and brighten everything.
-    spread = palette_spread(colors) * SRGB_SCALE * params.strength
-    offsets = np.rint(threshold_matrix(params.mode) * spread).astype(np.int64)
-    out = np.empty(rgb.shape[:2], leaves.dtype)
-    return kernels.ordered(rgb, top, leaves, offsets, out)
+    space = params.space
+    to_work, _ = _space_tables(space)
+    packed, weights = _derived(cube, ("regions", space),
+                               lambda: ordered_regions(colors, cube, top, leaves, space))
+    thresholds = (threshold_matrix(params.mode) + 0.5).astype(np.float32)
+    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
+            thresholds, params.strength)
+    _rows(kernels.region_span, args, out)
+
+
+def _pattern(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """pattern: each pixel's PATTERN_CANDIDATES candidates (palcli.kernels.ordered), sorted by
+    luminance, one picked by the Bayer matrix of PATTERN_MATRIX."""
+    from .kernels import ordered as kernels
+
+    if kernels.CANDIDATES != PATTERN_CANDIDATES:
+        raise RuntimeError("palcli.kernels.ordered.CANDIDATES differs from PATTERN_CANDIDATES")
+    to_work, out_lut = _space_tables(params.space)
+    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), out_lut,
+            luminance_ranks(colors), pattern_picks(), round(params.strength * WEIGHT_ONE))
+    _rows(kernels.pattern_span, args, out, spans_of=8)  # each span starts its colour memo anew
+
+
+def _rows(kernel, args, out, spans_of: int = 1) -> None:
+    """kernel(*args, lo, hi, out) over out's rows on the span thread pool (spans of spans_of
+    times the pool's usual pixels)."""
+    h, w = out.shape
+    eng.spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
+
+
+def ordered_regions(colors: np.ndarray, cube: np.ndarray, top: np.ndarray, leaves: np.ndarray,
+                    space: str):
+    """Per colour region (2**REGION_SHIFT levels a side, r, g, b major): the three candidates
+    bayer* and blue-noise mix, and how much of each a colour takes. This is their reach: a
+    pixel moves only between the colours around it, as far as they lie apart.
+
+    From the region's centre p, REGION_STEPS cube reads of p plus the error accumulated so far
+    (as pattern builds its candidates) give candidates; the three most frequent are c1 c2 c3
+    (c1 the most frequent, ties to the first seen; a missing one repeats c1).
+    Returns (packed (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when every colour of the
+    region has its nearest among the three, so the kernel may skip the cube read;
+    weights (R, 6) float32: the least-squares map from a colour's offset to c1, in working
+    values, to the shares of c2 and c3, see share_map).
+    top, leaves: the cube's two-level copy (palcli.kernels.dither.block_tables).
+    """
+    from .kernels.dither import LUT_SHIFT
+
+    to_work, out_lut = _space_tables(space)
+    side = 256 >> REGION_SHIFT
+    size = 1 << REGION_SHIFT
+    centre = to_work[np.arange(side) * size + size // 2]
+    p = np.stack(np.meshgrid(centre, centre, centre, indexing="ij"), -1).reshape(-1, 3)
+    pal = to_work[np.asarray(colors)]
+    cands = np.empty((len(p), REGION_STEPS), np.int64)
+    err = np.zeros_like(p)
+    for i in range(REGION_STEPS):
+        lv = out_lut[np.clip(p + err, 0, to_work[255]) >> LUT_SHIFT]
+        cands[:, i] = cube[lv[:, 0], lv[:, 1], lv[:, 2]]
+        err += p - pal[cands[:, i]]
+    counts = (cands[:, :, None] == cands[:, None, :]).sum(2)
+    tri = np.empty((len(p), 3), np.int64)
+    rows = np.arange(len(p))
+    for j in range(3):
+        best = np.argmax(counts, axis=1)  # the first of the most frequent left
+        tri[:, j] = np.where(counts[rows, best] > 0, cands[rows, best], tri[:, 0])
+        counts[cands == tri[:, j:j + 1]] = 0
+    weights = share_map(pal[tri[:, 1]] - pal[tri[:, 0]], pal[tri[:, 2]] - pal[tri[:, 0]])
+    pure = _regions_within(tri, top, leaves)
+    packed = tri[:, 0] | tri[:, 1] << 16 | tri[:, 2] << 32 | pure.astype(np.int64) << 48
+    return packed, weights
+
+
+def share_map(d2: np.ndarray, d3: np.ndarray) -> np.ndarray:
+    """(R, 6) float32: rows of the 2x3 map e -> (share of c2, share of c3) that best makes
+    e = s2 d2 + s3 d3 (least squares; d2, d3 (R, 3) the offsets of c2 and c3 from c1).
+    When d2 and d3 are (nearly) parallel or zero, the mix has one direction: c3's share is 0
+    (or c2's, when d2 is zero)."""
+    d2 = d2.astype(np.float64)
+    d3 = d3.astype(np.float64)
+    a = (d2 * d2).sum(1)
+    b = (d2 * d3).sum(1)
+    c = (d3 * d3).sum(1)
+    det = a * c - b * b
+    full = det > 1e-9 * a * c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(full, 1.0 / det, 0.0)[:, None]
+        row2 = np.where(full[:, None], (c[:, None] * d2 - b[:, None] * d3) * inv,
+                        np.where((a > 0)[:, None], d2 / a[:, None], 0.0))
+        row3 = np.where(full[:, None], (a[:, None] * d3 - b[:, None] * d2) * inv,
+                        np.where(((a == 0) & (c > 0))[:, None], d3 / c[:, None], 0.0))
+    return np.concatenate([row2, row3], 1).astype(np.float32)
+
+
+def _regions_within(tri: np.ndarray, top: np.ndarray, leaves: np.ndarray) -> np.ndarray:
+    """(R,) bool: every cube entry of the region is one of its three candidates. Read through
+    the two-level copy: a region is 2x2x2 blocks of 4x4x4, most of them of one colour."""
+    side = 256 >> REGION_SHIFT
+    per = 1 << (REGION_SHIFT - 2)  # blocks a side
+    blocks = top.reshape(side, per, side, per, side, per).transpose(0, 2, 4, 1, 3, 5)
+    blocks = blocks.reshape(len(tri), -1).astype(np.int64)  # (R, 8) block numbers
+    cells = leaves.reshape(-1, 64)
+    uniform = (cells == cells[:, :1]).all(1)
+    region = np.repeat(np.arange(len(tri)), blocks.shape[1])
+    flat = blocks.reshape(-1)
+    first = cells[flat, 0].astype(np.int64)
+    ok = (first == tri[region, 0]) | (first == tri[region, 1]) | (first == tri[region, 2])
+    mixed = np.flatnonzero(~uniform[flat])
+    v = cells[flat[mixed]]
+    t = tri[region[mixed]]
+    ok[mixed] = ((v == t[:, :1]) | (v == t[:, 1:2]) | (v == t[:, 2:])).all(1)
+    return ok.reshape(blocks.shape).all(1)
+
+
+def luminance_ranks(colors: np.ndarray) -> np.ndarray:
+    """Each palette index's rank by relative luminance (Y of linear sRGB, IEC 61966-2-1), ties
+    by index: pattern sorts a pixel's candidates by it, so a tile runs from dark to light."""
+    from .color import SRGB_TO_XYZ, srgb_to_linear
+
+    y = srgb_to_linear(np.asarray(colors, np.float64) / 255) @ SRGB_TO_XYZ[1]
+    ranks = np.empty(len(y), np.int64)
+    ranks[np.lexsort((np.arange(len(y)), y))] = np.arange(len(y))
+    return ranks
+
+
+@lru_cache(maxsize=1)
+def pattern_picks() -> np.ndarray:
+    """Which of the PATTERN_CANDIDATES sorted candidates each position of the tile takes."""
+    ranks = bayer_matrix(PATTERN_MATRIX)
+    return ranks * PATTERN_CANDIDATES // ranks.size
 
 
 class Dither(NamedTuple):
     kind: str  # "none", "diffusion" or "ordered" (a pixel's index depends on its colour and
     # position alone, so unchanged regions of an animation stay unchanged)
-    run: Callable | None  # run(rgb, colors, top, leaves, params) -> indices
+    run: Callable | None  # run(rgb, colors, cube, top, leaves, params, out) fills out
 
 
 DITHERS: dict[str, Dither] = {"none": Dither("none", None)}
 DITHERS.update({name: Dither("diffusion", _diffuse) for name in DIFFUSION})
-DITHERS.update({name: Dither("ordered", _ordered) for name in ORDERED})
+DITHERS.update({name: Dither("ordered", _ordered) for name in ORDERED[:-1]})
+DITHERS["pattern"] = Dither("ordered", _pattern)
 
 
 def diffusion_bands(height: int) -> np.ndarray:
@@ -233,6 +384,20 @@ def _weights(dither: str, strength: float):
 # The two-level copy of the last few cubes, keyed by the cube object (get_cube memoizes cubes,
 # so a worker builds this once per palette and metric).
 _BLOCKS: dict[int, tuple] = {}
+_DERIVED: dict[tuple, tuple] = {}  # (id(cube), what) -> (weakref to the cube, tables)
+
+
+def _derived(cube: np.ndarray, what, make):
+    """Tables made from a cube (and its palette), kept for as long as the cube object lives."""
+    key = (id(cube), what)
+    hit = _DERIVED.get(key)
+    if hit is not None and hit[0]() is cube:
+        return hit[1]
+    while len(_DERIVED) >= 8:
+        _DERIVED.pop(next(iter(_DERIVED)))
+    value = make()
+    _DERIVED[key] = (weakref.ref(cube, lambda _, key=key: _DERIVED.pop(key, None)), value)
+    return value
 
 
 def _blocks(cube: np.ndarray, k: int):

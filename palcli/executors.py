@@ -6,7 +6,9 @@ Each yields one Result per task, in completion order. Workers are processes that
 settings' CubeRef into the cube once, ignore SIGINT and read and write files themselves; tasks
 (paths) go to them in small chunks over a pipe, results come back one by one. When the consumer
 stops (Ctrl-C, SIGTERM, or closing the generator) workers are stopped and their temp files
-removed, so no output is ever partial.
+removed, so no output is ever partial. The work done per task is convert_one (after prepare, once
+per process) unless another module-level function work(task, settings) -> Result is given
+(palcli.check's), with its own per-process setup(settings) or None.
 """
 
 from __future__ import annotations
@@ -35,31 +37,34 @@ def default_jobs() -> int:
 
 
 def run_local(tasks: list[Task], settings: Settings, *, jobs: int | None = None,
-              fail_fast: bool = False):
+              fail_fast: bool = False, work=None, setup=None):
     """The pool for several tasks and jobs, else in-process (no start-up cost at all)."""
     jobs = min(jobs or default_jobs(), len(tasks))  # never more workers than tasks
     logging.getLogger("palcli").debug("%d inputs on %d process%s", len(tasks), jobs,
                                       "es" * (jobs != 1))
     if jobs <= 1:
-        return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast)
-    return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast)
+        return run_serial(tasks, settings, jobs=1, fail_fast=fail_fast, work=work, setup=setup)
+    return run_pool(tasks, settings, jobs=jobs, fail_fast=fail_fast, work=work, setup=setup)
 
 
-def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False):
+def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fast: bool = False,
+               work=None, setup=None):
     """Convert the tasks one after another in this process."""
     stopped = False
-    if tasks:
-        prepare(settings)
+    work, setup = _job(work, setup)
+    if tasks and setup is not None:
+        setup(settings)
     for task in tasks:
         if stopped:
             yield Result(task.input, task.output, SKIPPED, NOT_STARTED)
             continue
-        result = convert_one(task, settings)
+        result = work(task, settings)
         stopped = fail_fast and result.status == ERROR
         yield result
 
 
-def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False):
+def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: bool = False,
+             work=None, setup=None):
     """Convert the tasks on `jobs` worker processes."""
     from multiprocessing.connection import wait as wait_any
 
@@ -87,13 +92,13 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
     def replace(w: _Worker) -> _Worker:
         w.process.join()
         w.conn.close()
-        new = _Worker(ctx, settings, workers)
+        new = _Worker(ctx, settings, workers, work, setup)
         workers[workers.index(w)] = new
         return new
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(ctx, settings, workers))
+            workers.append(_Worker(ctx, settings, workers, work, setup))
         for w in list(workers):
             feed(w)
         while any(w.inflight for w in workers):
@@ -106,7 +111,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
                         i = w.inflight.popleft()
                         todo.extendleft(reversed(w.inflight))
                         w.inflight.clear()
-                        remove_leftovers(tasks[i].output, w.process.pid)
+                        _remove_leftovers(tasks[i], w.process.pid)
                         result = Result(tasks[i].input, tasks[i].output, ERROR,
                                         _death(w.process.exitcode, settings))
                         w = replace(w)
@@ -126,7 +131,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, ctx, settings: Settings, siblings: list[_Worker]):
+    def __init__(self, ctx, settings: Settings, siblings: list[_Worker], work, setup):
         self.conn, child = ctx.Pipe()
         self.inflight: deque[int] = deque()
         fork = ctx.get_start_method() == "fork"
@@ -134,7 +139,8 @@ class _Worker:
         # (a dead parent must read as EOF); only fork copies them.
         inherited = [s.conn for s in siblings if s is not self] + [self.conn] if fork else []
         self.process = ctx.Process(target=_serve, args=(child, settings, inherited,
-                                                         _log_level(), os.getpid()), daemon=True)
+                                                         _log_level(), os.getpid(), work, setup),
+                                   daemon=True)
         with _signals_blocked():
             self.process.start()
         child.close()
@@ -168,7 +174,8 @@ class _Worker:
 def _death(exitcode: int | None, settings: Settings) -> str:
     """Why a worker died, as its task's error."""
     if exitcode == -signal.SIGBUS:
-        where = settings.cube.path or "a memory-mapped file"
+        cube = getattr(settings, "cube", None)  # check's settings have none
+        where = (cube.path if cube is not None else None) or "a memory-mapped file"
         return (f"worker process died of a bus error (SIGBUS): {where} shrank while it was "
                 f"mapped (truncated or replaced in place?); run again to rebuild it")
     if exitcode is not None and exitcode < 0:
@@ -192,8 +199,19 @@ def _stop(workers: list[_Worker], tasks: list[Task]) -> None:
             w.process.kill()
             w.process.join()
         for i in w.inflight:
-            remove_leftovers(tasks[i].output, w.process.pid)
+            _remove_leftovers(tasks[i], w.process.pid)
         w.conn.close()
+
+
+def _job(work, setup):
+    """(work, setup) for a run: convert_one and prepare unless another work function is given
+    (looked up when the run starts)."""
+    return (convert_one, prepare) if work is None else (work, setup)
+
+
+def _remove_leftovers(task: Task, pid: int) -> None:
+    if task.output is not None:  # tasks that write nothing (palcli check) have no output
+        remove_leftovers(task.output, pid)
 
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -228,7 +246,8 @@ def _copy_logging(level: int | None) -> None:
         logger.setLevel(level)
 
 
-def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: int) -> None:
+def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: int, work=None,
+           setup=None) -> None:
     """Worker main loop: receive a chunk of tasks, send back one result per task."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -239,14 +258,16 @@ def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: i
         c.close()
     engine.one_thread_per_process()
     _copy_logging(log_level)
+    work, setup = _job(work, setup)
     try:
-        prepare(settings)
+        if setup is not None:
+            setup(settings)
         while True:
             chunk = conn.recv()
             if chunk is None:
                 return
             for i, task in chunk:
-                conn.send((i, convert_one(task, settings)))
+                conn.send((i, work(task, settings)))
     except (EOFError, BrokenPipeError):
         return  # the parent has gone
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from . import storage
 from .errors import ImageError, PalcliWarning
 from .outputs import (OUTPUTS, RLE_MAX_COLORS, STAMP_KEY, TIFF_DESCRIPTION, Encoding,
                       check_palette_fits)
@@ -71,6 +73,45 @@ def read_frames(source, max_pixels: int | None = None, *, all_frames: bool = Tru
         arrays = [f.pixels if f.alpha else np.ascontiguousarray(f.pixels[..., :3])
                   for f in frames]
     return arrays, info
+
+
+def open_input(path: str, max_pixels: int | None = None):
+    """The input as a binary file: standard input read whole (up to a cap), or the file opened
+    without blocking and refused unless it is a regular file (a FIFO would wait for ever)."""
+    if path == "-":
+        return io.BytesIO(_read_stdin(max_pixels))
+    if storage.is_url(path):
+        return storage.open_input(path)
+    try:  # opened by name, so that plugins which hand the file to a helper (EPS) still can
+        f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
+    except OSError as exc:
+        raise ImageError(path, (exc.strerror or str(exc)).lower()) from None
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise ImageError(path, "not a regular file")
+    os.set_blocking(f.fileno(), True)
+    return f
+
+
+def stdin_cap(max_pixels: int | None) -> int:
+    """Bytes of standard input read at most: 8 per pixel of the --max-pixels budget (16-bit RGBA
+    stored uncompressed), and 16 MiB besides for headers and metadata."""
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    return 8 * (limit or 0) + (16 << 20) if limit else 1 << 40
+
+
+def _read_stdin(max_pixels: int | None) -> bytes:
+    if sys.stdin is None:
+        raise ImageError("-", "standard input is closed")
+    cap = stdin_cap(max_pixels)
+    chunks, size = [], 0
+    while chunk := sys.stdin.buffer.read(1 << 20):  # in pieces: a signal is handled between
+        size += len(chunk)
+        if size > cap:
+            raise ImageError("-", f"more than {cap} bytes on standard input: over what "
+                                    f"--max-pixels allows for an image")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @contextmanager

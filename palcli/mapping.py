@@ -20,23 +20,24 @@ from .palette import Palette, load_palette
 
 def quantize(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
              dither_strength: float = 1.0, serpentine: bool = True,
-             dither_space: str | None = None) -> np.ndarray:
+             dither_space: str | None = None, dither_clamp: float | None = None) -> np.ndarray:
     """Palette indices of an (H, W, 3|4) uint8 image: (H, W) uint8 when K <= 256, else uint16.
 
     Without dithering every pixel gets its exact nearest palette colour under `metric` (ties to
-    the lowest index). An alpha channel is ignored.
+    the lowest index). An alpha channel is ignored. dither_clamp (error diffusion): None, or
+    0..1, the largest error a pixel may receive, as a fraction of the full range.
     """
     rgb, pal, cube, params = _prepare(img, palette, metric, dither, dither_strength,
-                                      serpentine, dither_space)
+                                      serpentine, dither_space, dither_clamp)
     return map_indices(rgb, cube, pal, params)
 
 
 def remap(img, palette, metric: str = DEFAULT_METRIC, dither: str = "none", *,
           dither_strength: float = 1.0, serpentine: bool = True,
-          dither_space: str | None = None) -> np.ndarray:
+          dither_space: str | None = None, dither_clamp: float | None = None) -> np.ndarray:
     """The image drawn in palette colours: (H, W, 3), or (H, W, 4) with alpha passed through."""
     rgb, pal, cube, params = _prepare(img, palette, metric, dither, dither_strength,
-                                      serpentine, dither_space)
+                                      serpentine, dither_space, dither_clamp)
     h, w, c = rgb.shape
     out = np.empty(rgb.shape, np.uint8)
     if params.exact and eng.use_numba(h * w):
@@ -121,7 +122,7 @@ def _lookup_numpy(cube: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     return flat[buf.view("<u4")[..., 0]]
 
 
-def _prepare(img, palette, metric, dither, strength, serpentine, space):
+def _prepare(img, palette, metric, dither, strength, serpentine, space, clamp):
     """The public entry's checks, once: image, palette, metric and dither parameters."""
     rgb = check_image(img, "img")
     if not (isinstance(palette, (np.ndarray, list, tuple, str, Palette))
@@ -131,5 +132,5 @@ def _prepare(img, palette, metric, dither, strength, serpentine, space):
     pal = load_palette(palette)
     check_choice(metric, METRICS, "metric")
     params = DitherParams(dither, strength, serpentine,
-                          DEFAULT_DITHER_SPACE if space is None else space)
+                          DEFAULT_DITHER_SPACE if space is None else space, clamp)
     return rgb, pal, cube_for(pal, metric).array, params

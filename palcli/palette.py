@@ -1,4 +1,4 @@
-"""Palette: a name and a (K, 3) uint8 array of colours, in file order."""
+"""Palette: a name, a (K, 3) uint8 array of colours in file order, and the colours' names."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def index_dtype(k: int) -> np.dtype:
 class Palette:
     name: str
     colors: np.ndarray  # (K, 3) uint8, read-only, duplicates kept in order
+    # One entry per colour: its name from the file (.gpl, JSON, ASE, Paint.NET) or None.
+    # Names never change what a colour maps to: the cube depends on the colours alone.
+    names: tuple[str | None, ...] | None = None
 
     def __post_init__(self):
         colors = np.ascontiguousarray(self.colors, dtype=np.uint8)
@@ -36,6 +39,7 @@ class Palette:
         colors = colors.copy()
         colors.setflags(write=False)
         object.__setattr__(self, "colors", colors)
+        object.__setattr__(self, "names", _check_names(self.names, len(colors), self.name))
 
     def __len__(self) -> int:
         return len(self.colors)
@@ -48,8 +52,24 @@ class Palette:
     def hex(self) -> list[str]:
         return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in self.colors]
 
+    @property
+    def has_names(self) -> bool:
+        return any(n is not None for n in self.names)
+
     def __repr__(self) -> str:
         return f"Palette(name={self.name!r}, colors=<{len(self)} colours>)"
+
+
+def _check_names(names, k: int, source: str) -> tuple[str | None, ...]:
+    if names is None:
+        return (None,) * k
+    names = tuple(names)
+    if len(names) != k:
+        raise PaletteError(source, f"{len(names)} colour names for {k} colours")
+    bad = next((n for n in names if n is not None and not isinstance(n, str)), None)
+    if bad is not None:
+        raise TypeError(f"colour names must be str or None, not {type(bad).__name__}")
+    return tuple(n or None for n in names)  # an empty name is no name
 
 
 def load_palette(spec, name: str | None = None) -> Palette:
@@ -135,8 +155,8 @@ def _exists(path: Path) -> bool:
 def _load_file(path: Path, name: str | None) -> Palette:
     from .formats import read_palette_file
 
-    file_name, colors = read_palette_file(path)
+    data = read_palette_file(path)
     try:
-        return Palette(name or file_name or path.stem, colors)
+        return Palette(name or data.name or path.stem, data.colors, data.names)
     except PaletteError as exc:  # name the file, not the palette's own name
         raise PaletteError(str(path), exc.reason) from None

@@ -229,7 +229,29 @@ class _DirTasks:
         return Task(src, os.path.join(self.output, name), _resolve_same(self.fmt, rel))
 
 
-def _walk(top: str, out_real: str, is_image, found: _DirTasks):
+def find_images(inputs) -> tuple[list[str], list[tuple[str, str]]]:
+    """The image files INPUT... names, for commands that read images and write none: files as
+    given, directories walked as convert walks them. Returns the files, each once, and the
+    (directory, reason) of directories the walk could not read. UsageError for a missing input
+    or when there is no image at all."""
+    inputs = [str(i) for i in inputs]
+    for inp in inputs:
+        if not os.path.lexists(inp):
+            raise UsageError(f"{inp}: no such file or directory")
+    found = _DirTasks(inputs, os.devnull, DEFAULT_FORMAT, False)  # collects what the walk saw
+    is_image = _SuffixTest()
+    files = []
+    for inp in inputs:
+        if os.path.isdir(inp):
+            files += [os.path.join(inp, rel) for rel in _walk(inp, None, is_image, found)]
+        else:
+            files.append(inp)
+    if not files and not found.unreadable:
+        raise UsageError(f"no images found under {', '.join(inputs)}")
+    return list(dict.fromkeys(files)), found.unreadable
+
+
+def _walk(top: str, out_real: str | None, is_image, found: _DirTasks):
     """Relative paths of the image files under top, sorted, depth first, without recursion
     (trees of any depth). Names starting with '.' are skipped, as black and ripgrep do; the
     output directory is not entered (its images are counted in found.under_output); a

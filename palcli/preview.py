@@ -32,7 +32,8 @@ CHECKER = 8  # pixels per checkerboard square
 def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None,
                   dithers: Sequence[str] | None = None, *, tile: int = 256,
                   dither_strength: float = 1.0, serpentine: bool = True,
-                  dither_space: str | None = None, alpha_threshold: int = 128):
+                  dither_space: str | None = None, dither_clamp: float | None = None,
+                  alpha_threshold: int = 128):
     """A Pillow RGB image: the original and img mapped onto palette under each metric (rows) and
     each dither mode (columns). metrics/dithers default to every registered one; tile is the
     longest side of each picture in pixels. Pixels with alpha below alpha_threshold are drawn
@@ -44,7 +45,7 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
         raise ValueError(f"img must have at least one pixel; got shape {img.shape}")
     metrics = _names(metrics, METRICS, "metric", "metrics")
     space = DEFAULT_DITHER_SPACE if dither_space is None else dither_space
-    params = [DitherParams(d, dither_strength, serpentine, space)
+    params = [DitherParams(d, dither_strength, serpentine, space, dither_clamp)
               for d in _names(dithers, DITHERS, "dither", "dithers")]
     if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < MIN_TILE:
         raise ValueError(f"tile must be an integer of at least {MIN_TILE} pixels; got {tile!r}")

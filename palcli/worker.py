@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import stat
 import sys
 import threading
 import time
@@ -58,8 +57,7 @@ def convert_one(task: Task, settings: Settings) -> Result:
         except OSError as exc:  # writing (reading errors are ImageErrors): disk full, ...
             status, error = ERROR, f"cannot write {task.output}: {exc.strerror or exc}"
         except Exception as exc:  # never let one input stop the batch
-            if stop_requested.is_set():  # a signal surfacing through a kernel: stop, not error
-                raise SystemExit(143) from None
+            raise_interrupt(exc)
             status, error = ERROR, f"{type(exc).__name__}: {exc}"
     messages = tuple(dict.fromkeys(_pending + [str(w.message) for w in caught
                                                if issubclass(w.category, PalcliWarning)]))
@@ -69,11 +67,11 @@ def convert_one(task: Task, settings: Settings) -> Result:
 
 
 def _convert(task: Task, settings: Settings) -> int:
-    from .images import open_frames, write_image  # Pillow: only where images are read
+    from .images import open_frames, open_input, write_image  # Pillow: only where needed
 
     cube = resolve(settings.cube)
     mapped, durations = [], []
-    with _input(task.input, settings.max_pixels) as source, \
+    with open_input(task.input, settings.max_pixels) as source, \
             open_frames(source, settings.max_pixels, name=task.input,
                         all_frames=partial(reads_all_frames, task.format)) as (info, frames):
         for frame in frames:  # one decoded frame at a time; its indices are kept
@@ -104,45 +102,17 @@ def _convert(task: Task, settings: Settings) -> int:
     return sum(idx.size for idx, _ in mapped)
 
 
-def _input(path: str, max_pixels: int | None):
-    """The input as a binary file: standard input read whole (up to a cap), or the file opened
-    without blocking and refused unless it is a regular file (a FIFO would wait for ever)."""
-    if path == STDIO:
-        return io.BytesIO(_read_stdin(max_pixels))
-    if storage.is_url(path):
-        return storage.open_input(path)
-    try:  # opened by name, so that plugins which hand the file to a helper (EPS) still can
-        f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
-    except OSError as exc:
-        raise ImageError(path, (exc.strerror or str(exc)).lower()) from None
-    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-        f.close()
-        raise ImageError(path, "not a regular file")
-    os.set_blocking(f.fileno(), True)
-    return f
-
-
-def stdin_cap(max_pixels: int | None) -> int:
-    """Bytes of standard input read at most: 8 per pixel of the --max-pixels budget (16-bit RGBA
-    stored uncompressed), and 16 MiB besides for headers and metadata."""
-    from PIL import Image
-
-    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
-    return 8 * (limit or 0) + (16 << 20) if limit else 1 << 40
-
-
-def _read_stdin(max_pixels: int | None) -> bytes:
-    if sys.stdin is None:
-        raise ImageError(STDIO, "standard input is closed")
-    cap = stdin_cap(max_pixels)
-    chunks, size = [], 0
-    while chunk := sys.stdin.buffer.read(1 << 20):  # in pieces: a signal is handled between
-        size += len(chunk)
-        if size > cap:
-            raise ImageError(STDIO, f"more than {cap} bytes on standard input: over what "
-                                    f"--max-pixels allows for an image")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def raise_interrupt(exc: BaseException) -> None:
+    """Re-raise the interrupt hiding behind exc, if any. A signal handled while a numba kernel
+    runs surfaces as SystemError('... returned a result with an exception set') caused by the
+    KeyboardInterrupt (or SIGTERM's exception); it is the stop, not a bad input."""
+    cause = exc
+    while cause is not None:
+        if isinstance(cause, BaseException) and not isinstance(cause, Exception):
+            raise cause
+        cause = cause.__cause__ or cause.__context__
+    if stop_requested.is_set():
+        raise SystemExit(143) from None
 
 
 def remove_leftovers(output: str, pid: int) -> None:

@@ -33,6 +33,7 @@ GOOD = {
     "json-object-colours.json": ("British", ["#102030", "#405060"]),
     "json-lospec-export.json": ("Lospec Four", ["#0f380f", "#306230", "#8bac0f", "#9bbc0f"]),
     "json-rgb-triples.json": (None, ["#010203", "#fffefd"]),
+    "json-coolors-objects.json": (None, ["#0b132b", "#f4d35e"]),
     "lospec.hex": (None, ["#0f380f", "#306230", "#8bac0f", "#9bbc0f"]),
     "hex-crlf-hash-and-short-forms.hex": (None, ["#ff8800", "#ff8800", "#0a0b0c"]),
     "paintnet.txt": (None, ["#ff0000", "#00ff00", "#0000ff"]),
@@ -64,6 +65,7 @@ BAD = {
                                       'got "#gg0000"'),
     "json-empty-list.json": (None, "no colours found"),
     "json-no-colors-key.json": (None, 'an object with "colors"'),
+    "json-names-wrong-length.json": (None, '"names" must be a list of 2 strings or nulls'),
     "hex-bad-line.hex": (3, "got 'not-a-colour'"),
     "paintnet-bad-line.txt": (4, "got 'FFZZ0000'"),
     "jasc-count-mismatch.pal": (3, "the header says 4 colours but the file has 3"),
@@ -80,16 +82,33 @@ BAD = {
 def test_every_fixture_is_covered():
     on_disk = {p.name for p in DATA.iterdir() if p.suffix != ".py"}
     covered = set(GOOD) | set(BAD) | {"gimp-300-entries.gpl", "act-768-bytes.act", "ase-gray-cmyk-lab.ase"}
+    assert set(NAMES) <= set(GOOD)
     assert on_disk == covered
+
+
+# fixture -> the colour names read from it (every other fixture's colours have none)
+NAMES = {
+    "gimp-basic.gpl": ["red", "green", "blue"],
+    "gimp-crlf-line-endings.gpl": ["one", "two"],
+    "gimp-no-columns-line.gpl": ["grey3", None, None],
+    "gimp-comments-and-blank-lines-between-colours.gpl": ["a", "b", "c"],
+    "gimp-latin1-name.gpl": ["cr\u00e8me"],
+    "gimp-names-with-spaces-and-tabs.gpl": ["90% Gray", "sky\tblue with tab", "Untitled", None],
+    "paintnet-trailing-comments-6-digit.txt": ["0 - void", "1 - grey", "3 - red"],
+    "ase-rgb.ase": ["red", "half"],
+    "ase-rgb-in-groups.ase": ["top", "in group", "also in group", "after"],
+    "json-coolors-objects.json": ["Rich Black", "Maize"],
+}
 
 
 @pytest.mark.parametrize("fixture", sorted(GOOD))
 def test_reads_fixture(fixture):
-    name, colors = read_palette_file(DATA / fixture)
+    name, colors, names = read_palette_file(DATA / fixture)
     want_name, want = GOOD[fixture]
     assert name == want_name
     assert colors.dtype == np.uint8 and colors.shape == (len(want), 3)
     assert Palette("x", colors).hex() == want
+    assert (names or [None] * len(want)) == NAMES.get(fixture, [None] * len(want))
 
 
 @pytest.mark.parametrize("fixture", sorted(BAD))
@@ -107,14 +126,14 @@ def test_defect_is_one_clear_error(fixture):
 
 
 def test_gpl_more_than_256_entries():
-    name, colors = read_palette_file(DATA / "gimp-300-entries.gpl")
+    name, colors, _ = read_palette_file(DATA / "gimp-300-entries.gpl")
     i = np.arange(300)
     assert colors.shape == (300, 3)
     assert (colors[:, 0] == i % 256).all() and (colors[:, 1] == i // 256).all() and (colors[:, 2] == 7).all()
 
 
 def test_act_768_bytes_is_256_colours():
-    _, colors = read_palette_file(DATA / "act-768-bytes.act")
+    _, colors, _ = read_palette_file(DATA / "act-768-bytes.act")
     assert colors.shape == (256, 3)
     assert (colors[:, 0] == np.arange(256)).all() and (colors[:, 2] == 255 - np.arange(256)).all()
 
@@ -122,7 +141,7 @@ def test_act_768_bytes_is_256_colours():
 def test_ase_gray_cmyk_lab_converted_to_srgb_with_one_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _, colors = read_palette_file(DATA / "ase-gray-cmyk-lab.ase")
+        _, colors, _ = read_palette_file(DATA / "ase-gray-cmyk-lab.ase")
     # Gray 0.5 -> 128; CMYK (0, 1, 1, 0) -> red; Lab L*=100 -> white; L*=50 (D50, a=b=0) -> sRGB 119
     # (Y = 0.18419, encoded 0.46635 * 255 = 118.9).
     assert Palette("x", colors).hex() == ["#808080", "#ff0000", "#ffffff", "#777777"]
@@ -215,7 +234,8 @@ def test_round_trip_through_every_writer(tmp_path, suffix, which):
         assert list(tmp_path.iterdir()) == []
         return
     write_palette_file(pal, path)
-    name, back = read_palette_file(path)
+    name, back, names = read_palette_file(path)
+    assert names is None or names == [None] * len(back)  # no names in, none out
     if suffix == ".png" and len(pal) > 256:
         # An RGB swatch keeps first-seen order but cannot hold a repeated colour twice.
         _, first = np.unique(colors, axis=0, return_index=True)
@@ -293,3 +313,59 @@ def test_cannot_write_read_only_formats(tmp_path):
     with pytest.raises(PaletteError, match=r"cannot write palette format '\.ase' \(writable: "):
         write_palette_file(Palette("x", np.array([[1, 2, 3]], np.uint8)), tmp_path / "p.ase")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- colour names ----------------------------------------------------------------------------
+
+NAMED = Palette("Named Ones", np.array([[255, 0, 0], [0, 0, 0], [1, 2, 3]], np.uint8),
+                ("Fire Red", None, "two  words\tand tab"))
+
+
+@pytest.mark.parametrize("suffix", [".gpl", ".json"])
+def test_writers_that_hold_names_write_them_back(tmp_path, suffix):
+    path = tmp_path / f"p{suffix}"
+    write_palette_file(NAMED, path)
+    back = load_palette(path)
+    assert back.name == "Named Ones"  # Name: keeps its case
+    assert back.hex() == ["#ff0000", "#000000", "#010203"]
+    # .gpl holds a name on one line: its runs of white space become one space
+    third = "two words and tab" if suffix == ".gpl" else "two  words\tand tab"
+    assert back.names == ("Fire Red", None, third)
+
+
+def test_gpl_writes_hex_for_an_unnamed_colour_and_reads_it_back_as_no_name(tmp_path):
+    write_palette_file(NAMED, tmp_path / "p.gpl")
+    lines = (tmp_path / "p.gpl").read_text().splitlines()
+    assert lines[1] == "Name: Named Ones"
+    assert lines[4:] == ["255   0   0\tFire Red", "  0   0   0\t#000000", "  1   2   3\ttwo words and tab"]
+
+
+def test_gpl_label_naming_another_colour_is_a_name(tmp_path):
+    path = tmp_path / "p.gpl"
+    path.write_text("GIMP Palette\nName: x\n0 0 0 #FFFFFF\n255 255 255 #FFFFFF\n")
+    assert load_palette(path).names == ("#FFFFFF", None)
+
+
+def test_json_writes_names_beside_the_lospec_form_only_when_there_are_names(tmp_path):
+    import json
+
+    write_palette_file(NAMED, tmp_path / "named.json")
+    doc = json.loads((tmp_path / "named.json").read_text())
+    assert doc == {"name": "Named Ones", "colors": ["ff0000", "000000", "010203"],
+                   "names": ["Fire Red", None, "two  words\tand tab"]}
+    write_palette_file(Palette("plain", NAMED.colors), tmp_path / "plain.json")
+    assert "names" not in json.loads((tmp_path / "plain.json").read_text())
+
+
+@pytest.mark.parametrize("fixture", ["ase-rgb.ase", "paintnet-trailing-comments-6-digit.txt", "gimp-basic.gpl"])
+def test_names_from_read_only_formats_survive_a_convert_to_gpl(tmp_path, fixture):
+    src = load_palette(DATA / fixture)
+    write_palette_file(src, tmp_path / "out.gpl")
+    assert load_palette(tmp_path / "out.gpl").names == tuple(NAMES[fixture])
+
+
+@pytest.mark.parametrize("suffix", [".hex", ".pal", ".act", ".png"])
+def test_writers_without_names_still_write_the_colours(tmp_path, suffix):
+    path = tmp_path / f"p{suffix}"
+    write_palette_file(NAMED, path)
+    assert load_palette(path).hex() == NAMED.hex()

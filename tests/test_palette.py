@@ -45,6 +45,29 @@ def test_palette_rejects_bad_shapes(shape):
         Palette("bad", np.zeros(shape, np.uint8))
 
 
+def test_names_default_to_none_per_colour_and_are_checked():
+    colors = np.array([[1, 2, 3], [4, 5, 6]], np.uint8)
+    assert Palette("p", colors).names == (None, None) and not Palette("p", colors).has_names
+    named = Palette("p", colors, ["one", ""])
+    assert named.names == ("one", None) and named.has_names  # an empty name is no name
+    assert named.digest == Palette("q", colors).digest  # names never change the cube
+    with pytest.raises(PaletteError, match="3 colour names for 2 colours"):
+        Palette("p", colors, ("a", "b", "c"))
+    with pytest.raises(TypeError, match="colour names must be str or None, not int"):
+        Palette("p", colors, ("a", 7))
+
+
+def test_palette_with_names_pickles():
+    import pickle
+
+    pal = pickle.loads(pickle.dumps(Palette("p", np.array([[1, 2, 3]], np.uint8), ("x",))))
+    assert pal.names == ("x",) and pal.hex() == ["#010203"]
+
+
+def test_builtin_colour_names_are_loaded():
+    assert load_palette("pico-8").names[:2] == ("black", "dark blue")
+
+
 def test_palette_size_limits():
     assert len(Palette("max", np.zeros((MAX_COLORS, 3), np.uint8))) == 65536
     with pytest.raises(PaletteError, match="65537 colours; at most 65536"):

@@ -27,11 +27,11 @@ def test_list_shows_every_builtin_with_its_size():
     assert ["nes", "55", "colours"] in rows and ["xterm-256", "256", "colours"] in rows
 
 
-def test_show_prints_name_count_and_hex_without_escapes_when_piped():
+def test_show_prints_name_count_hex_and_colour_names_without_escapes_when_piped():
     result = run("show", "gameboy")
     assert result.exit_code == 0
     assert result.stdout == ("name: gameboy\ncolours: 4\n"
-                             "0 #0f380f\n1 #306230\n2 #8bac0f\n3 #9bbc0f\n")
+                             "0 #0f380f  darkest\n1 #306230  dark\n2 #8bac0f  light\n3 #9bbc0f  lightest\n")
     assert result.stderr == ""
 
 
@@ -53,7 +53,20 @@ def test_swatches_respect_no_color(monkeypatch):
 
 def test_show_index_column_is_aligned():
     lines = run("show", "xterm-256").stdout.splitlines()
-    assert lines[2] == "  0 #000000" and lines[-1] == "255 #eeeeee"
+    assert lines[2] == "  0 #000000  0" and lines[-1] == "255 #eeeeee  255"
+
+
+def test_show_prints_no_name_column_for_unnamed_colours():
+    assert run("show", "#ff8000,#000").stdout.splitlines()[2:] == ["0 #ff8000", "1 #000000"]
+
+
+def test_convert_keeps_colour_names_and_the_palette_name(tmp_path):
+    assert run("convert", DATA / "ase-rgb.ase", tmp_path / "out.gpl").exit_code == 0
+    assert run("convert", "nes", tmp_path / "nes.gpl").exit_code == 0
+    assert run("convert", DATA / "gimp-names-with-spaces-and-tabs.gpl", tmp_path / "n.json").exit_code == 0
+    assert (tmp_path / "out.gpl").read_text().splitlines()[4:] == ["255   0   0\tred", "128  64 255\thalf"]
+    assert (tmp_path / "nes.gpl").read_text().splitlines()[4] == "124 124 124\t$00"
+    assert '"name": "Names"' in (tmp_path / "n.json").read_text()  # Name: as written, case kept
 
 
 @pytest.mark.parametrize("suffix", [".gpl", ".json", ".hex", ".pal", ".act", ".png"])

@@ -4,7 +4,7 @@ ValueError for a wrong value."""
 import numpy as np
 import pytest
 
-from palcli._validate import check_choice, check_cube, check_flag, check_image, check_unit
+from palcli._validate import check_choice, check_cube, check_flag, check_image, check_int, check_unit
 
 
 @pytest.mark.parametrize("img, error, message", [
@@ -70,3 +70,20 @@ def test_check_flag():
         check_flag("yes", "serpentine")
     assert str(e.value) == "serpentine must be True or False; got 'yes'"
     assert check_flag(np.bool_(False), "serpentine") is False
+
+
+@pytest.mark.parametrize("value, lo, hi, error, message", [
+    (0, 1, 10, ValueError, "n must be an int in 1..10; got 0"),
+    (11, 1, 10, ValueError, "n must be an int in 1..10; got 11"),
+    (-1, 0, None, ValueError, "n must be an int >= 0; got -1"),
+    (True, 0, None, TypeError, "n must be an int; got bool"),
+    (2.0, 0, None, TypeError, "n must be an int; got float"),
+])
+def test_check_int(value, lo, hi, error, message):
+    with pytest.raises(error) as e:
+        check_int(value, "n", lo, hi)
+    assert str(e.value) == message
+
+
+def test_check_int_takes_numpy_integers():
+    assert check_int(np.uint8(7), "n", 0, 255) == 7 and type(check_int(np.int64(7), "n", 0)) is int

@@ -191,7 +191,7 @@ def boundary(run) -> int:
 
 # Commands: name -> module under palcli.cli; each module defines a click command of that name.
 COMMANDS = {"convert": "convert", "palette": "palette", "cache": "cache",
-            "preview": "preview"}
+            "preview": "preview", "check": "check"}
 
 
 class Group(click.Group):
@@ -240,3 +240,78 @@ def _versions(ctx, param, value) -> None:
               help="Print the versions of palcli, numpy, Pillow and numba, and the cache dir.")
 def cli() -> None:
     """Map images exactly onto a fixed palette."""
+
+
+class ReportFile:
+    """--report: JSON lines to standard output ('-') or to FILE. A FILE is written under a temp
+    name as the run goes and renamed at the end, so an existing report is replaced whole; it may
+    not be one of the run's inputs or outputs. A write that fails (a full disk) is said once and
+    the batch goes on; the run then exits 1."""
+
+    def __init__(self, path: str | None, plan):
+        self.path, self.stream, self.tmp, self.failed = path, None, None, None
+        if path is not None and path != "-":
+            _refuse_report_clash(path, plan)
+
+    def __enter__(self):
+        from ..atomic import temp_name
+        from ..errors import UsageError
+
+        if self.path == "-":
+            self.stream = sys.stdout
+        elif self.path is not None:
+            try:
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                self.tmp = temp_name(self.path)
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | getattr(os, "O_NOFOLLOW", 0), 0o666)
+                self.stream = os.fdopen(fd, "w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"{self.path}: cannot write the report: "
+                                 f"{exc.strerror or exc}") from None
+        return self
+
+    def write(self, result) -> None:
+        if self.stream is None or self.failed:
+            return
+        try:
+            self.stream.write(result.json_line())
+            self.stream.flush()
+        except BrokenPipeError:
+            if self.stream is not sys.stdout:
+                raise
+            # `--report - | head -1`: the reader has what it wanted; convert the rest quietly.
+            silence_stdout()
+            self.stream = None
+        except OSError as exc:
+            self.failed = exc.strerror or str(exc)
+            console.error(f"{self.path or '-'}: cannot write the report: {self.failed}")
+
+    def __exit__(self, *exc_info):
+        if self.tmp is None:
+            return False
+        try:
+            self.stream.close()
+            if not self.failed:
+                os.replace(self.tmp, self.path)
+        except OSError as exc:
+            if not self.failed:
+                self.failed = exc.strerror or str(exc)
+                console.error(f"{self.path}: cannot write the report: {self.failed}")
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+        return False
+
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def _refuse_report_clash(path: str, plan) -> None:
+    from ..errors import UsageError
+
+    target = os.path.realpath(path)
+    for task in plan.tasks + plan.skipped + [t for t, _ in plan.conflicts]:
+        for role, p in (("an input", task.input), ("an output", task.output)):
+            if p != "-" and os.path.realpath(p) == target:
+                raise UsageError(f"--report {path} is {role} of this run; choose another file")

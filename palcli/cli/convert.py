@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
 from ..outputs import FORMAT_CHOICES
-from ._shell import console, progress, silence_stdout
+from ._shell import ReportFile, console, progress
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,7 @@ class ConvertOptions:
     dither_strength: float = 1.0
     serpentine: bool = True
     dither_space: str = DEFAULT_DITHER_SPACE
+    dither_clamp: float | None = None
     jobs: int = 0  # 0: every core
     fmt: str | None = None
     keep_suffix: bool = False
@@ -63,6 +63,9 @@ class ConvertOptions:
 @click.option("--dither-space",
               type=click.Choice(DITHER_SPACES), default=DEFAULT_DITHER_SPACE, show_default=True,
               help="Where diffused dither error is accumulated.")
+@click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+              help="Cap the error a pixel receives in error diffusion, as a fraction of the "
+                   "full range (e.g. 0.1) [default: no cap].")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
               help="Worker processes; 0 means all cores [default: 0].")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
@@ -125,7 +128,8 @@ def run(o: ConvertOptions) -> int:
     if o.executor == "dask":
         _check_dask(o)
     pal = load_palette(o.palette)
-    dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space)
+    dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space,
+                          o.dither_clamp)
     settings = make_settings(pal, o.metric, dither, rgb=o.rgb,
                              alpha_threshold=o.alpha_threshold, max_pixels=o.max_pixels)
     plan = make_plan(o.inputs, o.output, o.fmt, skip_existing=o.skip_existing,
@@ -239,78 +243,3 @@ def _dry_run(plan) -> int:
     for task, reason in plan.conflicts:
         console.error(f"{task.input}: {reason}")
     return 1 if plan.conflicts else 0
-
-
-class ReportFile:
-    """--report: JSON lines to standard output ('-') or to FILE. A FILE is written under a temp
-    name as the run goes and renamed at the end, so an existing report is replaced whole; it may
-    not be one of the run's inputs or outputs. A write that fails (a full disk) is said once and
-    the batch goes on; the run then exits 1."""
-
-    def __init__(self, path: str | None, plan):
-        self.path, self.stream, self.tmp, self.failed = path, None, None, None
-        if path is not None and path != "-":
-            _refuse_report_clash(path, plan)
-
-    def __enter__(self):
-        from ..atomic import temp_name
-        from ..errors import UsageError
-
-        if self.path == "-":
-            self.stream = sys.stdout
-        elif self.path is not None:
-            try:
-                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-                self.tmp = temp_name(self.path)
-                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                             | getattr(os, "O_NOFOLLOW", 0), 0o666)
-                self.stream = os.fdopen(fd, "w", encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"{self.path}: cannot write the report: "
-                                 f"{exc.strerror or exc}") from None
-        return self
-
-    def write(self, result) -> None:
-        if self.stream is None or self.failed:
-            return
-        try:
-            self.stream.write(result.json_line())
-            self.stream.flush()
-        except BrokenPipeError:
-            if self.stream is not sys.stdout:
-                raise
-            # `--report - | head -1`: the reader has what it wanted; convert the rest quietly.
-            silence_stdout()
-            self.stream = None
-        except OSError as exc:
-            self.failed = exc.strerror or str(exc)
-            console.error(f"{self.path or '-'}: cannot write the report: {self.failed}")
-
-    def __exit__(self, *exc_info):
-        if self.tmp is None:
-            return False
-        try:
-            self.stream.close()
-            if not self.failed:
-                os.replace(self.tmp, self.path)
-        except OSError as exc:
-            if not self.failed:
-                self.failed = exc.strerror or str(exc)
-                console.error(f"{self.path}: cannot write the report: {self.failed}")
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-        return False
-
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
-
-
-def _refuse_report_clash(path: str, plan) -> None:
-    from ..errors import UsageError
-
-    target = os.path.realpath(path)
-    for task in plan.tasks + plan.skipped + [t for t, _ in plan.conflicts]:
-        for role, p in (("an input", task.input), ("an output", task.output)):
-            if p != "-" and os.path.realpath(p) == target:
-                raise UsageError(f"--report {path} is {role} of this run; choose another file")

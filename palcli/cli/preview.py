@@ -27,10 +27,13 @@ from ..metrics import METRICS
 @click.option("--no-serpentine", is_flag=True, help="Scan every row left to right.")
 @click.option("--dither-space", type=click.Choice(list(DITHER_SPACES)), default=None,
               help=f"Where diffused error is accumulated [default: {DEFAULT_DITHER_SPACE}].")
+@click.option("--dither-clamp", type=click.FloatRange(0.0, 1.0), default=None, metavar="0..1",
+              help="Cap the error a pixel receives in error diffusion, as a fraction of the "
+                   "full range [default: no cap].")
 @click.option("--alpha-threshold", type=click.IntRange(0, 255), default=128, show_default=True,
               help="Pixels with alpha below this are drawn transparent (a checkerboard).")
 def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_serpentine,
-            dither_space, alpha_threshold) -> None:
+            dither_space, dither_clamp, alpha_threshold) -> None:
     """Render IMAGE under each metric (rows) and dither mode (columns) into one labelled sheet."""
     from ..errors import UsageError
     from ..images import open_image
@@ -45,7 +48,8 @@ def preview(image, palette, output, metrics, dithers, tile, dither_strength, no_
     img, _ = open_image(image)
     sheet = contact_sheet(img, pal, metrics or None, dithers or None, tile=tile,
                           dither_strength=dither_strength, serpentine=not no_serpentine,
-                          dither_space=dither_space, alpha_threshold=alpha_threshold)
+                          dither_space=dither_space, dither_clamp=dither_clamp,
+                          alpha_threshold=alpha_threshold)
     if output == "-":
         sheet.save(sys.stdout.buffer, format="PNG")
         sys.stdout.buffer.flush()

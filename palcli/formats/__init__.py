@@ -1,7 +1,8 @@
 """Palette file formats: the suffix -> reader/writer registry.
 
-A reader takes a Path and returns (name or None, colors (K, 3) uint8).
+A reader takes a Path and returns (name or None, colors (K, 3) uint8, colour names or None).
 A writer takes a Palette and returns the file's bytes; write_palette_file writes them atomically.
+Colour names are read from .gpl, JSON, .ase and Paint.NET files and written to .gpl and JSON.
 Each format lives in its own small module; this table is the one list of what palcli reads
 and writes, used by the CLI's help, the docs and the tests.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -45,7 +46,13 @@ READERS: dict[str, Callable] = {s: f.read for s, f in PALETTE_FORMATS.items() if
 WRITERS: dict[str, Callable] = {s: f.write for s, f in PALETTE_FORMATS.items() if f.write}
 
 
-def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
+class PaletteFile(NamedTuple):
+    name: str | None  # the palette's name in the file, if it has one
+    colors: np.ndarray  # (K, 3) uint8
+    names: list[str | None] | None  # a name (or None) per colour; None when the format has none
+
+
+def read_palette_file(path: Path) -> PaletteFile:
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -53,16 +60,23 @@ def read_palette_file(path: Path) -> tuple[str | None, np.ndarray]:
         raise PaletteError(str(path), f"unknown palette format {path.suffix!r} (known: {known})")
     if not path.is_file():
         raise PaletteError(str(path), "no such file")
-    return reader(path)
+    return PaletteFile(*reader(path))
 
 
-def write_palette_file(palette, path: Path) -> None:
-    """Write palette to path in the format its suffix names; atomically, nothing on error."""
+def check_writable(path) -> Format:
+    """The format path's suffix names; PaletteError when palcli cannot write it."""
     path = Path(path)
     fmt = PALETTE_FORMATS.get(path.suffix.lower())
     if fmt is None or fmt.write is None:
         known = ", ".join(WRITERS)
         raise PaletteError(str(path), f"cannot write palette format {path.suffix!r} (writable: {known})")
+    return fmt
+
+
+def write_palette_file(palette, path: Path) -> None:
+    """Write palette to path in the format its suffix names; atomically, nothing on error."""
+    path = Path(path)
+    fmt = check_writable(path)
     if fmt.check is not None:
         fmt.check(palette, path)
     atomic_write(path, fmt.write(palette))

@@ -31,7 +31,7 @@ def read(path: Path):
         raise PaletteError(str(path), f"expected 768 or 772 bytes (an Adobe colour table), "
                                       f"got {len(data)}")
     colors = np.frombuffer(data[:3 * count], dtype=np.uint8).reshape(-1, 3)
-    return None, as_colors(colors.tolist(), path)
+    return None, as_colors(colors.tolist(), path), None
 
 
 def check(palette, path) -> None:

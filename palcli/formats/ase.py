@@ -2,7 +2,8 @@
 
 Layout (big-endian): 'ASEF', version u16 u16, block count u32, then blocks of
 type u16 (0x0001 colour, 0xC001 group start, 0xC002 group end), length u32, body.
-A colour body: name (u16 length in UTF-16 units incl. the NUL, UTF-16BE), model
+A colour body: name (u16 length in UTF-16 units incl. the NUL, UTF-16BE; kept as the
+colour's name), model
 ('RGB ', 'CMYK', 'LAB ', 'Gray'), float32 components, u16 colour type.
 
 Every model is converted to sRGB, none refused:
@@ -45,7 +46,7 @@ def read(path: Path):
         raise PaletteError(source, "truncated header")
     (blocks,) = struct.unpack_from(">I", data, 8)
     pos = 12
-    colors, cmyk = [], 0
+    colors, names, cmyk = [], [], 0
     for _ in range(blocks):
         if pos + 6 > len(data):
             raise PaletteError(source, f"truncated at byte {pos}: {blocks} blocks promised")
@@ -54,8 +55,9 @@ def read(path: Path):
         if len(body) < length:
             raise PaletteError(source, f"truncated at byte {pos}: block of {length} bytes")
         if kind == COLOR:
-            model, values = _parse_color(body, source, pos)
+            model, values, label = _parse_color(body, source, pos)
             colors.append(_to_srgb8(model, values))
+            names.append(label)
             cmyk += model == b"CMYK"
         elif kind not in (GROUP_START, GROUP_END):
             raise PaletteError(source, f"unknown block type 0x{kind:04x} at byte {pos}")
@@ -63,7 +65,7 @@ def read(path: Path):
     if cmyk:
         warnings.warn(f"{source}: {cmyk} CMYK swatch(es) converted to sRGB without a colour "
                       f"profile; those colours are approximate", PalcliWarning, stacklevel=2)
-    return None, as_colors(colors, path)
+    return None, as_colors(colors, path), names
 
 
 def _parse_color(body: bytes, source: str, pos: int):
@@ -75,11 +77,12 @@ def _parse_color(body: bytes, source: str, pos: int):
         if n is None:
             raise PaletteError(source, f"unknown colour model {model!r} in the swatch at byte {pos}")
         values = struct.unpack_from(f">{n}f", body, at + 4)
+        label = body[2:at].decode("utf-16-be", errors="replace").rstrip("\0")
     except struct.error:
         raise PaletteError(source, f"truncated colour block at byte {pos}") from None
     if not all(np.isfinite(values)):
         raise PaletteError(source, f"non-finite colour component in the swatch at byte {pos}")
-    return model, values
+    return model, values, label or None
 
 
 def _to_srgb8(model: bytes, v) -> tuple[int, int, int]:

@@ -9,6 +9,9 @@
 
 GIMP itself skips a colour line it cannot parse; palcli refuses it and names the line, so a
 palette never silently loses a colour.
+
+The text after the three components is the colour's name. palcli writes a colour without a
+name as its hex value, so a label that is the colour's own hex value reads back as no name.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def read(path: Path):
     if not lines or lines[0].strip() != HEADER:
         raise PaletteError(str(path), f"expected {HEADER!r} on the first line", 1)
     name = None
-    colors = []
+    colors, names = [], []
     for number, raw in enumerate(lines[1:], start=2):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -42,11 +45,13 @@ def read(path: Path):
                 raise PaletteError(str(path), f"only RGB palettes are supported, not {value.strip()!r}",
                                    number)
             continue
-        colors.append(_parse_color(line, path, number))
-    return name, as_colors(colors, path)
+        rgb, label = _parse_color(line, path, number)
+        colors.append(rgb)
+        names.append(None if label.lower() == "#%02x%02x%02x" % rgb else label or None)
+    return name, as_colors(colors, path), names
 
 
-def _parse_color(line: str, path: Path, number: int) -> tuple[int, int, int]:
+def _parse_color(line: str, path: Path, number: int) -> tuple[tuple[int, int, int], str]:
     # Three decimal components separated by spaces or tabs; the rest of the line is the
     # colour's name, which may itself contain spaces, tabs and digits.
     tokens = line.split(None, 3)
@@ -54,13 +59,16 @@ def _parse_color(line: str, path: Path, number: int) -> tuple[int, int, int]:
     if len(rgb) < 3 or None in rgb:
         raise PaletteError(str(path), f"expected 'R G B [name]' with R, G, B integers 0..255, "
                                       f"got {line!r}", number)
-    return rgb[0], rgb[1], rgb[2]
+    return (rgb[0], rgb[1], rgb[2]), tokens[3].strip() if len(tokens) > 3 else ""
 
 
 def write(palette) -> bytes:
     columns = min(16, len(palette))
-    name = " ".join(palette.name.split())  # one line, whatever the source's name held
-    out = [HEADER, f"Name: {name}", f"Columns: {columns}", "#"]
-    for (r, g, b), label in zip(palette.colors.tolist(), palette.hex()):
-        out.append(f"{r:3d} {g:3d} {b:3d}\t{label}")
+    out = [HEADER, f"Name: {_one_line(palette.name)}", f"Columns: {columns}", "#"]
+    for (r, g, b), hex_, label in zip(palette.colors.tolist(), palette.hex(), palette.names):
+        out.append(f"{r:3d} {g:3d} {b:3d}\t{_one_line(label or '') or hex_}")
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # whatever the source's name held, one line in the file

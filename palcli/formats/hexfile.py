@@ -19,7 +19,7 @@ def read(path: Path):
         if rgb is None:
             raise PaletteError(str(path), f"expected a hex colour 'rrggbb' or 'rgb', got {line!r}", number)
         colors.append(rgb)
-    return None, as_colors(colors, path)
+    return None, as_colors(colors, path), None
 
 
 def write(palette) -> bytes:

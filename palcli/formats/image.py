@@ -42,7 +42,7 @@ def read(path: Path):
                                    f"{Image.MAX_IMAGE_PIXELS} pixels") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise PaletteError(source, f"cannot read the image: {exc}") from None
-    return None, as_colors(colors, path)
+    return None, as_colors(colors, path), None
 
 
 def _indexed_palette(im) -> np.ndarray:

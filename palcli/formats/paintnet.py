@@ -2,7 +2,7 @@
 or after a colour ('ff0000ff ; blue', as hand-made and converted palettes have it).
 
 'rrggbb' without alpha is accepted too. The alpha byte is read and dropped: a palcli palette
-is opaque colours.
+is opaque colours. A comment after a colour on its line is that colour's name.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ _ARGB = re.compile(r"([0-9a-fA-F]{2})?([0-9a-fA-F]{2})([0-9a-fA-F]{2})([0-9a-fA-
 
 
 def read(path: Path):
-    colors = []
+    colors, names = [], []
     for number, raw in enumerate(read_lines(path), start=1):
-        line = raw.split(";", 1)[0].strip()
+        line, _, comment = raw.partition(";")
+        line = line.strip()
         if not line:
             continue
         m = _ARGB.fullmatch(line)
@@ -27,4 +28,5 @@ def read(path: Path):
             raise PaletteError(str(path), f"expected a colour 'aarrggbb' (or a ';' comment), got {line!r}",
                                number)
         colors.append(tuple(int(m.group(i), 16) for i in (2, 3, 4)))
-    return None, as_colors(colors, path)
+        names.append(comment.strip() or None)
+    return None, as_colors(colors, path), names

@@ -18,8 +18,8 @@ from ._common import as_colors, parse_byte, parse_int, read_bytes, read_lines
 def read(path: Path):
     head = read_bytes(path)[:4]
     if head == b"RIFF":
-        return None, _read_riff(path)
-    return None, _read_jasc(path)
+        return None, _read_riff(path), None
+    return None, _read_jasc(path), None
 
 
 def _read_jasc(path: Path):

@@ -1,6 +1,7 @@
-"""Dither kernels: one error-diffusion scan for every weight table, and ordered thresholds.
+"""Error-diffusion kernels (one scan for every weight table) and the cube's two-level copy that
+every dither kernel reads (the ordered ones live in palcli.kernels.ordered).
 
-Both end each pixel the same way: clamp, round to 8 bits per channel, read the cube. So a dither
+Each pixel ends the same way: clamp, round to 8 bits per channel, read the cube. So a dither
 costs the same for every metric.
 
 The cube is read through a two-level copy of itself (`blocks`): a 64^3 table of 4x4x4 block
@@ -18,7 +19,7 @@ carried to the next pixel in the scan is one table read, one subtraction and a s
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 SHIFT = 16  # weights are fixed point over 2**SHIFT
 LUT_SHIFT = 2  # linear working values index the 8-bit table in steps of 4 (16 KB: L1)
@@ -50,10 +51,12 @@ def _read(top, leaves, r8, g8, b8):
 
 
 @njit(cache=True, inline="always")
-def _to8(v, linear, out_lut):
+def _level(v, linear, wide_lut, lo, vmax):
+    """The 8-bit level of a bounded working value, clamped to the gamut. Linear: one read of
+    a table that covers the whole bounded range (the clamp is in the table, off the chain)."""
     if linear:
-        return np.int64(out_lut[U(v >> LUT_SHIFT)])
-    return (v + 128) >> 8
+        return np.int64(wide_lut[U((v - lo) >> LUT_SHIFT)])
+    return (min(max(v, 0), vmax) + 128) >> 8
 
 
 @njit(cache=True, inline="always")
@@ -63,50 +66,62 @@ def _work(level, linear, to_work):
     return np.int64(level) << 8
 
 
-@njit(cache=True, parallel=True)
-def diffuse(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-            serpentine, linear, out_lut, bands, warm, out):
-    """Error-diffuse rgb (H, W, C>=3 uint8, C-contiguous) into out (H, W) palette indices.
+# Error diffusion: one kernel per pair of constant flags (linear space or not; a table with
+# entries beyond the (dx=1, dy=0) and (dx=-1..1, dy=1) ones or not), each with the scan inlined,
+# so the loop carries no tests for them and a run compiles only the one it uses.
+# Each maps bands lo..hi-1 and releases the GIL: the caller runs bands on a thread pool.
+#
+# Arguments: rgb (H, W, C>=3 uint8, C-contiguous); weights in fixed point over 2**16: carry_w
+# for (dx=1, dy=0), near_w[0..2] for (dx=-1, 0, 1; dy=1), the rest of the table as (dx, dy, w)
+# arrays (dx relative to the scan direction); carry_pal = pal_work * carry_w takes a multiply
+# off the chain. pal_work: (K*3,) the palette in working values; to_work: 8-bit level ->
+# working value; out_lut (linear space only): (working value + vmax // 2) >> LUT_SHIFT ->
+# 8-bit level, over the whole range -vmax // 2 .. vmax + vmax // 2 the scan bounds values to.
+# cap: the largest error, per channel in working values, a pixel may receive.
+# bands: row bounds (B+1,) of horizontal bands, each scanned from `warm` rows early (those rows
+# are scanned for their error only, not written), so the error arriving at a band's first row
+# is nearly what a single scan would bring. The bands depend on the image alone, never on the
+# thread count, so the output is the same on every machine.
 
-    Weights (fixed point): carry_w for (dx=1, dy=0), near_w[0..2] for (dx=-1, 0, 1; dy=1), and
-    the rest of the table as (dx, dy, w) arrays. dx is relative to the scan direction. The first
-    four are kept in registers; carry_pal = pal_work * carry_w takes the multiply off the chain.
-    pal_work: (K*3,) the palette in working values; to_work: 8-bit level -> working value;
-    out_lut: clamped linear working value -> 8-bit level (linear space only).
-
-    bands: row bounds (B+1,) of horizontal bands scanned in parallel, each starting `warm` rows
-    early (those rows are scanned for their error only, not written), so the error arriving at a
-    band's first row is nearly what a single scan would bring. The bands depend on the image
-    alone, never on the thread count, so the output is the same on every machine.
-    """
-    for b in prange(bands.shape[0] - 1):
-        _band(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-              serpentine, linear, out_lut, max(bands[b] - warm, 0), bands[b], bands[b + 1], out)
-    return out
-
-
-@njit(cache=True)
-def _band(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-          serpentine, linear, out_lut, y0, y1, y2, out):
-    # Each branch inlines the scan with constant flags, so the loop carries no tests for them.
-    if linear:
-        if dx.shape[0]:
-            _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-                  serpentine, out_lut, y0, y1, y2, out, True, True)
-        else:
-            _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-                  serpentine, out_lut, y0, y1, y2, out, True, False)
-    elif dx.shape[0]:
+@njit(cache=True, nogil=True)
+def diffuse_linear(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+                   serpentine, out_lut, cap, bands, warm, lo, hi, out):
+    for b in range(lo, hi):
         _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-              serpentine, out_lut, y0, y1, y2, out, False, True)
-    else:
+              serpentine, out_lut, cap, max(bands[b] - warm, 0), bands[b], bands[b + 1], out,
+              True, False)
+
+
+@njit(cache=True, nogil=True)
+def diffuse_linear_far(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy,
+                       w, serpentine, out_lut, cap, bands, warm, lo, hi, out):
+    for b in range(lo, hi):
         _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-              serpentine, out_lut, y0, y1, y2, out, False, False)
+              serpentine, out_lut, cap, max(bands[b] - warm, 0), bands[b], bands[b + 1], out,
+              True, True)
+
+
+@njit(cache=True, nogil=True)
+def diffuse_srgb(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+                 serpentine, out_lut, cap, bands, warm, lo, hi, out):
+    for b in range(lo, hi):
+        _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+              serpentine, out_lut, cap, max(bands[b] - warm, 0), bands[b], bands[b + 1], out,
+              False, False)
+
+
+@njit(cache=True, nogil=True)
+def diffuse_srgb_far(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+                     serpentine, out_lut, cap, bands, warm, lo, hi, out):
+    for b in range(lo, hi):
+        _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
+              serpentine, out_lut, cap, max(bands[b] - warm, 0), bands[b], bands[b + 1], out,
+              False, True)
 
 
 @njit(cache=True, inline="always")
 def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, dy, w,
-          serpentine, out_lut, y0, y1, y2, out, linear, far):
+          serpentine, out_lut, cap, y0, y1, y2, out, linear, far):
     """Scan rows y0..y2-1 from zero error; write rows y1..y2-1."""
     wd = out.shape[1]
     nc = rgb.shape[2]
@@ -136,22 +151,25 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
         for _ in range(wd):
             s = (y * wd + x) * nc
             f = mine + x * 3
-            vr = _work(src[U(s)], linear, to_work) + near[U(f)] + cr
-            vg = _work(src[U(s + 1)], linear, to_work) + near[U(f + 1)] + cg
-            vb = _work(src[U(s + 2)], linear, to_work) + near[U(f + 2)] + cb
+            wr = _work(src[U(s)], linear, to_work)
+            wg = _work(src[U(s + 1)], linear, to_work)
+            wb = _work(src[U(s + 2)], linear, to_work)
+            vr = wr + near[U(f)] + cr
+            vg = wg + near[U(f + 1)] + cg
+            vb = wb + near[U(f + 2)] + cb
             if far:
                 e = here + x * 3
                 vr += errs[U(e)]
                 vg += errs[U(e + 1)]
                 vb += errs[U(e + 2)]
-            # The error is taken from the unclamped value (bounded against runaway), so dark
-            # and light ends keep their average; only the cube read is clamped to the gamut.
-            vr = min(max(vr, lo), hi)
-            vg = min(max(vg, lo), hi)
-            vb = min(max(vb, lo), hi)
-            q = _read(top, leaves, _to8(min(max(vr, 0), vmax), linear, out_lut),
-                      _to8(min(max(vg, 0), vmax), linear, out_lut),
-                      _to8(min(max(vb, 0), vmax), linear, out_lut))
+            # The error is taken from the unclamped value (bounded against runaway, and to the
+            # cap around the pixel's own value), so dark and light ends keep their average; only
+            # the cube read is clamped to the gamut. The bounds are off the dependency chain.
+            vr = min(max(vr, max(lo, wr - cap)), min(hi, wr + cap))
+            vg = min(max(vg, max(lo, wg - cap)), min(hi, wg + cap))
+            vb = min(max(vb, max(lo, wb - cap)), min(hi, wb + cap))
+            q = _read(top, leaves, _level(vr, linear, out_lut, lo, vmax),
+                      _level(vg, linear, out_lut, lo, vmax), _level(vb, linear, out_lut, lo, vmax))
             if keep:
                 dst[U(y * wd + x)] = q
             p = np.int64(q) * 3
@@ -185,27 +203,4 @@ def _scan(rgb, top, leaves, to_work, pal_work, carry_pal, carry_w, near_w, dx, d
         near[t + 2] = ab
         if far:
             errs[here - PAD * 3:here - PAD * 3 + stride] = 0
-    return out
-
-
-@njit(cache=True, parallel=True)
-def ordered(rgb, top, leaves, offsets, out):
-    """Ordered dither in sRGB: add a tiled threshold (offsets, (n, m) powers of two, in 1/256
-    levels), round, look up. Rows are independent, so they run in parallel.
-    """
-    h, wd = out.shape
-    nc = rgb.shape[2]
-    src = rgb.reshape(-1)
-    dst = out.reshape(-1)
-    n, m = offsets.shape
-    for y in prange(h):
-        orow = offsets[y & (n - 1)]
-        s = y * wd * nc
-        for x in range(wd):
-            t = orow[U(x & (m - 1))] + 128
-            r8 = min(max((np.int64(src[U(s)]) << 8) + t, 0), 65535) >> 8
-            g8 = min(max((np.int64(src[U(s + 1)]) << 8) + t, 0), 65535) >> 8
-            b8 = min(max((np.int64(src[U(s + 2)]) << 8) + t, 0), 65535) >> 8
-            dst[U(y * wd + x)] = _read(top, leaves, r8, g8, b8)
-            s += nc
     return out

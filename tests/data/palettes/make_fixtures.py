@@ -59,6 +59,9 @@ def json_fixtures() -> None:
     text("json-bad-hex-entry.json", '["#ff0000", "#gg0000"]\n')
     text("json-empty-list.json", "[]\n")
     text("json-no-colors-key.json", '{"name": "nothing", "swatches": ["#ff0000"]}\n')
+    text("json-coolors-objects.json", '[{"name": "Rich Black", "hex": "0b132b", "rgb": [11, 19, 43]},'
+         ' {"name": "Maize", "hex": "f4d35e", "rgb": [244, 211, 94]}]\n')
+    text("json-names-wrong-length.json", '{"colors": ["#000000", "#ffffff"], "names": ["black"]}\n')
 
 
 def other_text_fixtures() -> None:
