@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache
+from . import cache, cube_numpy
+from . import engine as engine_state
 from .errors import PalcliWarning
 from .metrics import DEFAULT_METRIC, METRICS, check_metric
 from .palette import Palette, index_dtype, load_palette
@@ -139,21 +140,74 @@ def resolve(ref: CubeRef) -> np.ndarray:
     return _obtain(ref.key, ref.colors, ref.metric, ref.name).array
 
 
-def build_cube(colors: np.ndarray, metric: str) -> np.ndarray:
+def build_cube(colors: np.ndarray, metric: str, *, engine: str | None = None) -> np.ndarray:
     """Nearest colour of `colors` ((K, 3) uint8) for every sRGB colour, under a checked metric.
 
     Returns a C-contiguous (256, 256, 256) array indexed [r, g, b], uint8 for K <= 256 else
     uint16. Exact: ties go to the lowest index. Pure: no I/O, no cache.
+    engine: "numpy", "numba" or None (whichever is cheaper here and now; see _choose_engine).
     """
+    if engine not in (None, "numpy", "numba"):
+        raise ValueError(f"engine must be 'numba', 'numpy' or None; got {engine!r}")
+    if engine == "numpy" and metric not in cube_numpy.METRICS:
+        raise ValueError(f"metric {metric!r} has no numpy builder: use engine='numba' or None")
     # Equal colours have bit-equal distances, so only the first of each can win: build on the
-    # distinct colours in order of first appearance (the kernels' lowest-index rule then is the
-    # palette's); the kernels write each one's palette index.
+    # distinct colours in order of first appearance (the builders' lowest-index rule then is the
+    # palette's); the builders write each one's palette index.
     _, first = np.unique(colors, axis=0, return_index=True)
     first = np.sort(first)
     distinct = np.ascontiguousarray(colors[first], dtype=np.int64)
     out = np.empty(cache.SHAPE, dtype=index_dtype(len(colors)))
-    METRICS[metric].build(distinct, first, out)
+    if (engine or _choose_engine(metric, len(distinct), out)) == "numba":
+        METRICS[metric].build(distinct, first, out)   # the numba kernels
+    elif metric in ("rgb", "redmean"):
+        cube_numpy.build_int(distinct, first, metric == "redmean", out)
+    else:
+        cube_numpy.build_euclid(distinct, first, *METRICS[metric].space(), out)
     return out
+
+
+# The builder is chosen by cost, measured here (2 busy cores). The numpy builders take about
+# a + b*K seconds for K distinct colours (pico-8: 0.15 s rgb, 0.45 s oklab; 256 colours: 0.4 s
+# and 1.3 s). The numba kernels take 0.03-0.3 s to build, but first numba must be imported and
+# its compiler runtime started (engine.NUMBA_IMPORT_S, NUMBA_LOAD_S) and, on a machine where
+# the kernel is not in numba's cache yet, the kernel compiled: seconds. ciede2000 has no numpy
+# builder: its exact distance is too dear without the kernel's pruning.
+_NUMPY_COST = {"rgb": (0.12, 6e-4), "redmean": (0.15, 7e-4), "cie76": (0.4, 1.6e-3),
+               "oklab": (0.35, 1.6e-3)}
+_NUMBA_COMPILE_S = {"rgb": 2.0, "redmean": 2.0, "cie76": 4.0, "oklab": 4.0}
+
+
+def _choose_engine(metric: str, k: int, out: np.ndarray) -> str:
+    """"numpy" or "numba": whichever builds the cube of k distinct colours into out sooner."""
+    if metric not in cube_numpy.METRICS:
+        return "numba"
+    a, b = _NUMPY_COST[metric]
+    numpy_s = a + b * k
+    state = engine_state.numba_state()
+    start_s = 0.0 if state.started else engine_state.NUMBA_LOAD_S + (
+        0.0 if state.imported else engine_state.NUMBA_IMPORT_S)
+    if numpy_s < start_s:
+        return "numpy"    # not even worth importing numba to look into its cache
+    numba_s = start_s + (0.0 if _kernel_ready(metric, out) else _NUMBA_COMPILE_S[metric])
+    return "numba" if numba_s < numpy_s else "numpy"
+
+
+def _kernel_ready(metric: str, out: np.ndarray) -> bool:
+    """True when metric's numba kernel has a specialisation for cubes of out's dtype compiled in
+    this process or in numba's cache on disk: then it only needs loading."""
+    if metric in ("rgb", "redmean"):
+        from .kernels.cube_int import build_int_span as kernel
+    else:
+        from .kernels.cube_lab import build_euclid_span as kernel
+    try:
+        from numba import typeof
+
+        cube_type = typeof(out)    # the one 3-d integer array among the kernels' arguments
+        index = kernel._cache._cache_file._load_index()   # numba's own reader of its index
+        return any(cube_type in sig for sig in (*kernel.overloads, *(key[0] for key in index)))
+    except Exception:  # noqa: BLE001 - numba's internals moved: assume a compile
+        return False
 
 
 def forget() -> None:

@@ -25,7 +25,7 @@ def test_engine_choice_by_cost(monkeypatch):
 def test_numba_runtime_started_is_detected():
     from palcli.cube import build_cube
 
-    build_cube(np.array([[0, 0, 0], [9, 9, 9]], np.uint8), "rgb")  # runs a numba kernel
+    build_cube(np.array([[0, 0, 0], [9, 9, 9]], np.uint8), "rgb", engine="numba")  # a kernel
     state = engine.numba_state()
     assert state.imported and state.started
     assert engine.use_numba(1)

@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 
 from palcli import load_palette
+from runs import ENTRY, palcli
 
-ENTRY = "import sys; from palcli.cli import main; sys.argv[0] = 'palcli'; main()"
 PALETTE = "#000000,#ff0000,#00ff00,#0000ff,#ffff00,#ff00ff,#00ffff,#ffffff"
 EXIT_WITHIN = 2.0  # seconds from a signal to exit (a second, with room for a loaded machine)
 
@@ -36,11 +36,6 @@ def cubes_built():
         get_cube(pal, "rgb")
 
 
-def palcli(*args, env=None, **kw):
-    kw.setdefault("capture_output", True)
-    kw.setdefault("timeout", 120)
-    return subprocess.run([sys.executable, "-c", ENTRY, *map(str, args)],
-                          env=None if env is None else {**os.environ, **env}, **kw)
 
 
 def start(*args, env=None, **kw):

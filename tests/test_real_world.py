@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 
 from palcli import load_palette
+from runs import ENTRY, palcli
 
 ROOT = Path(__file__).resolve().parent.parent
 PICO = {tuple(c) for c in load_palette("pico-8").colors.tolist()}
-ENTRY = "import sys; from palcli.cli import main; sys.argv[0] = 'palcli'; main()"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -33,10 +33,6 @@ def pico_cube():
     get_cube("pico-8", "rgb")  # no run below has to say it builds one
 
 
-def palcli(*args, stdin=None, cwd=None, env=None, **kw):
-    return subprocess.run([sys.executable, "-c", ENTRY, *map(str, args)], input=stdin,
-                          capture_output=True, cwd=cwd, timeout=300,
-                          env=None if env is None else {**os.environ, **env}, **kw)
 
 
 def frames_of(path):

@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ENTRY = "import sys; from palcli.cli import main; sys.argv[0] = 'palcli'; main()"
+from runs import ENTRY, palcli
 
 
-def palcli(*args, env=None):
-    return subprocess.run([sys.executable, "-c", ENTRY, *map(str, args)], capture_output=True,
-                          timeout=300, env=None if env is None else {**os.environ, **env})
+
 
 
 @pytest.fixture

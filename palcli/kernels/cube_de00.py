@@ -4,10 +4,11 @@ Blocks and pruning as in cube_int.py; cells and colours in CIELAB by cube_lab.py
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .cube_int import _FN, _NC, _NF, COARSE, FINE, _fill, _keep
-from .cube_lab import MARGIN, _cell_box, _corner_box, _space_block, palette_space
+from ..engine import spans
+from .cube_int import _FN, _NC, _NF, COARSE, FINE, TASK_CELLS, TASKS, _fill, _keep
+from .cube_lab import MARGIN, _cell_box, _corner_box, _space_block
 
 # --- ciede2000 ----------------------------------------------------------------------------------
 #
@@ -379,7 +380,7 @@ def _de00_cells(lab, labc, labh, ids, cand, m, x, xc, box, tmin, tmax, lo, hi, k
                 u = np.sqrt(u)
                 _sub_box(x, sr, sg, sb, box)
                 _de00_box_bounds(lab, labc, labh, cand, m, box, tmin, tmax, lo, hi)
-                n = 0
+                n = np.int64(0)   # not a literal 0: one specialisation of _de00_cell
                 for j in range(m):
                     if cand[j] == k0 or lo[j] <= u * (1.0 + MARGIN):
                         keep[n] = cand[j]
@@ -439,54 +440,73 @@ def _chroma(x, n, xc):
         xc[i] = _hypot(x[1, i], x[2, i])
 
 
-@njit(cache=True, parallel=True)
 def build_de00(col, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out):
-    """Fill out with ids[k] for the CIEDE2000-nearest col[k] (K,3 int64); (T .. lin) describe CIELAB as for
-    build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues."""
-    k_all = col.shape[0]
-    lab = palette_space(col, T, P, o, mode, eps, kappa)
-    labc = np.empty(k_all)
-    _chroma(lab, k_all, labc)
-    labh = np.degrees(np.arctan2(lab[2], lab[1]))
-    for t in prange(_NC * _NC * _NC):
-        R0 = (t // (_NC * _NC)) * COARSE
-        G0 = ((t // _NC) % _NC) * COARSE
-        B0 = (t % _NC) * COARSE
-        lo = np.empty(k_all)
-        hi = np.empty(k_all)
-        lb0 = np.empty(_FN)
-        ub0 = np.empty(_FN)
-        lbs = np.empty(k_all)
-        box = np.empty((3, 2))
-        sc = np.empty((5, 3))
-        ts = np.empty((3, _FN))
-        fs = np.empty((3, _FN))
-        x = np.empty((3, _FN))
-        xc = np.empty(_FN)
-        everyone = np.arange(k_all)
-        coarse = np.empty(k_all, dtype=np.int64)
-        fine = np.empty(k_all, dtype=np.int64)
-        fine2 = np.empty(k_all, dtype=np.int64)
-        _corner_box(T, A, P, o, mode, eps, kappa, lin, R0, G0, B0, COARSE, box, sc)
+    """Fill out with ids[k] for the CIEDE2000-nearest col[k] (K,3 int64); (T .. lin) describe
+    CIELAB as for build_euclid; tmin, tmax bound CIEDE2000's hue weight T over all hues. On
+    numba's threads."""
+    from ..cube_numpy import coordinates
+
+    lab = coordinates(col, T, A, P, o, mode, eps, kappa, lin)
+    chroma = np.sqrt(lab[1] * lab[1] + lab[2] * lab[2])
+    hue = np.degrees(np.arctan2(lab[2], lab[1]))
+    spans(build_de00_span, (lab, chroma, hue, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax,
+                            out), TASKS, unit=TASK_CELLS)
+
+
+@njit(cache=True, nogil=True)
+def build_de00_span(lab, labc, labh, ids, T, A, P, o, mode, eps, kappa, lin, tmin, tmax, out,
+                    first, last):
+    """build_de00 for the coarse blocks first..last-1, from the colours' CIELAB coordinates lab
+    (3, K), their chromas hypot(a, b) labc and hues in degrees labh."""
+    k_all = lab.shape[1]
+    fwork = np.empty((3, k_all))
+    lo = fwork[0]
+    hi = fwork[1]
+    lbs = fwork[2]
+    work = np.empty((4, k_all), dtype=np.int64)
+    everyone = work[0]
+    coarse = work[1]
+    fine = work[2]
+    fine2 = work[3]
+    per_cell = np.empty((3, _FN))
+    lb0 = per_cell[0]
+    ub0 = per_cell[1]
+    xc = per_cell[2]
+    box = np.empty((3, 2))
+    sc = np.empty((5, 3))
+    cells = np.empty((3, 3, _FN))
+    ts = cells[0]
+    fs = cells[1]
+    x = cells[2]
+    for j in range(k_all):
+        everyone[j] = j
+    side = np.int64(COARSE)   # run-time sizes: one specialisation of each callee
+    fine_side = np.int64(FINE)
+    n_cells = np.int64(_FN)
+    for t in range(first, last):
+        R0 = (t // (_NC * _NC)) * side
+        G0 = ((t // _NC) % _NC) * side
+        B0 = (t % _NC) * side
+        _corner_box(T, A, P, o, mode, eps, kappa, lin, R0, G0, B0, side, box, sc)
         _de00_box_bounds(lab, labc, labh, everyone, k_all, box, tmin, tmax, lo, hi)
         n = _keep(everyone, k_all, lo, hi, MARGIN, coarse)
         for s in range(_NF * _NF * _NF):
-            r0 = R0 + (s // (_NF * _NF)) * FINE
-            g0 = G0 + ((s // _NF) % _NF) * FINE
-            b0 = B0 + (s % _NF) * FINE
-            _corner_box(T, A, P, o, mode, eps, kappa, lin, r0, g0, b0, FINE, box, sc)
+            r0 = R0 + (s // (_NF * _NF)) * fine_side
+            g0 = G0 + ((s // _NF) % _NF) * fine_side
+            b0 = B0 + (s % _NF) * fine_side
+            _corner_box(T, A, P, o, mode, eps, kappa, lin, r0, g0, b0, fine_side, box, sc)
             _de00_box_bounds(lab, labc, labh, coarse, n, box, tmin, tmax, lo, hi)
             m = _keep(coarse, n, lo, hi, MARGIN, fine)
             if m == 1:
-                _fill(out, r0, g0, b0, ids[fine[0]])
+                _fill(out, r0, g0, b0, ids[fine[0]], fine_side)
                 continue
             _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, ts, fs, x)
             _cell_box(x, box)
             _de00_box_bounds(lab, labc, labh, fine, m, box, tmin, tmax, lo, hi)
             m = _keep(fine, m, lo, hi, MARGIN, fine2)
             if m == 1:
-                _fill(out, r0, g0, b0, ids[fine2[0]])
+                _fill(out, r0, g0, b0, ids[fine2[0]], fine_side)
             else:
-                _chroma(x, _FN, xc)
+                _chroma(x, n_cells, xc)
                 _de00_cells(lab, labc, labh, ids, fine2, m, x, xc, box, tmin, tmax, lo, hi,
                             fine, lb0, ub0, lbs, r0, g0, b0, out)

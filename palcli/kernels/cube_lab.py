@@ -1,21 +1,23 @@
 """numba kernels that fill the cube for the Euclidean float metrics cie76 (CIELAB) and oklab.
 
-Blocks and pruning as in cube_int.py. The coordinates (palette_space, _space_block) and the
-block boxes (_corner_box, _cell_box) here serve cube_de00.py too.
+Blocks and pruning as in cube_int.py. The cells' coordinates (_space_block) and the block boxes
+(_corner_box, _cell_box) here serve cube_de00.py too.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .cube_int import _FN, _NC, _NF, COARSE, FINE, _fill, _keep
+from ..engine import spans
+from .cube_int import _FN, _NC, _NF, COARSE, FINE, TASK_CELLS, TASKS, _fill, _keep
 
 # --- float metrics in a Euclidean space: cie76 (CIELAB) and oklab -------------------------------
 #
 # A colour's coordinates are x = P @ f(t) + o with t_i = T[i,0,r] + T[i,1,g] + T[i,2,b], where
 # T[i,c,v] = A[i,c] * (linear light of code value v): A is the IEC XYZ matrix over the white
 # (CIELAB) or Ottosson's M1 (OKLab), f is CIELAB's companding function or the cube root, P and
-# o the final linear map. Cells and palette colours go through the one function _space, so a
-# cell equal to a palette colour gets bit-identical coordinates.
+# o the final linear map. The palette's coordinates come from numpy (cube_numpy.coordinates);
+# the cube root here is good to 1e-14, so a cell equal to a palette colour is at distance
+# ~1e-15 from it, not 0: far inside the 1e-6 of exactness, and the colours are distinct.
 
 MARGIN = 1e-9        # relative slack for float rounding in box bounds
 _CBRT_MAGIC = 0x2A9F7893782DA1CE   # exponent bits / 3 plus this: a cube root good to ~5%
@@ -58,17 +60,8 @@ def _finish(P, o, mode, eps, kappa, n, t, f, x):
 
 
 @njit(cache=True)
-def _space(T, P, o, mode, eps, kappa, rgb, n, t, f, x):
-    """Coordinates x[:, :n] (3, n) of the colours rgb[:n] (n, 3) int64; t, f are (3, n) scratch."""
-    for j in range(3):
-        for i in range(n):
-            t[j, i] = T[j, 0, rgb[i, 0]] + T[j, 1, rgb[i, 1]] + T[j, 2, rgb[i, 2]]
-    _finish(P, o, mode, eps, kappa, n, t, f, x)
-
-
-@njit(cache=True)
 def _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, t, f, x):
-    """_space for the FINE^3 cells of a block, in cube order: the same sums, the same finish."""
+    """Coordinates x (3, FINE^3) of the cells of a block, in cube order; t, f are scratch."""
     for j in range(3):
         i = 0
         for r in range(r0, r0 + FINE):
@@ -76,7 +69,7 @@ def _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, t, f, x):
                 for b in range(b0, b0 + FINE):
                     t[j, i] = T[j, 0, r] + T[j, 1, g] + T[j, 2, b]
                     i += 1
-    _finish(P, o, mode, eps, kappa, _FN, t, f, x)
+    _finish(P, o, mode, eps, kappa, np.int64(_FN), t, f, x)
 
 
 @njit(cache=True)
@@ -238,58 +231,64 @@ def _euclid_cells(pc, ids, cand, m, x, r0, g0, b0, best, besti, out):
                 i += 1
 
 
-@njit(cache=True)
-def palette_space(col, T, P, o, mode, eps, kappa):
-    """(3, K) coordinates of the palette col (K, 3) int64, by the cells' own code path."""
-    k = col.shape[0]
-    t = np.empty((3, k))
-    f = np.empty((3, k))
-    x = np.empty((3, k))
-    _space(T, P, o, mode, eps, kappa, col, k, t, f, x)
-    return x
-
-
-@njit(cache=True, parallel=True)
 def build_euclid(col, ids, T, A, P, o, mode, eps, kappa, lin, out):
-    """Fill out with ids[k] for the nearest col[k] (K,3 int64) by Euclidean distance in the space
-    (T, A, P, o): mode 0 is CIELAB's f with eps and kappa, mode 1 the cube root (OKLab)."""
-    k_all = col.shape[0]
-    pc = palette_space(col, T, P, o, mode, eps, kappa)
-    for t in prange(_NC * _NC * _NC):
-        R0 = (t // (_NC * _NC)) * COARSE
-        G0 = ((t // _NC) % _NC) * COARSE
-        B0 = (t % _NC) * COARSE
-        lo = np.empty(k_all)
-        hi = np.empty(k_all)
-        box = np.empty((3, 2))
-        sc = np.empty((5, 3))
-        ts = np.empty((3, _FN))
-        fs = np.empty((3, _FN))
-        x = np.empty((3, _FN))
-        best = np.empty(_FN)
-        besti = np.zeros(_FN, dtype=np.int64)
-        everyone = np.arange(k_all)
-        coarse = np.empty(k_all, dtype=np.int64)
-        fine = np.empty(k_all, dtype=np.int64)
-        fine2 = np.empty(k_all, dtype=np.int64)
-        _corner_box(T, A, P, o, mode, eps, kappa, lin, R0, G0, B0, COARSE, box, sc)
+    """Fill out with ids[k] for the nearest col[k] (K,3 int64) by Euclidean distance in the
+    space (T, A, P, o): mode 0 is CIELAB's f with eps and kappa, mode 1 the cube root (OKLab).
+    On numba's threads."""
+    from ..cube_numpy import coordinates
+
+    pc = coordinates(col, T, A, P, o, mode, eps, kappa, lin)
+    spans(build_euclid_span, (pc, ids, T, A, P, o, mode, eps, kappa, lin, out), TASKS,
+          unit=TASK_CELLS)
+
+
+@njit(cache=True, nogil=True)
+def build_euclid_span(pc, ids, T, A, P, o, mode, eps, kappa, lin, out, first, last):
+    """build_euclid for the coarse blocks first..last-1, from the colours' coordinates pc
+    (3, K)."""
+    k_all = pc.shape[1]
+    bounds = np.empty((2, k_all))
+    lo = bounds[0]
+    hi = bounds[1]
+    work = np.empty((4, k_all), dtype=np.int64)
+    everyone = work[0]
+    coarse = work[1]
+    fine = work[2]
+    fine2 = work[3]
+    box = np.empty((3, 2))
+    sc = np.empty((5, 3))
+    cells = np.empty((3, 3, _FN))
+    ts = cells[0]
+    fs = cells[1]
+    x = cells[2]
+    best = np.empty(_FN)
+    besti = np.empty(_FN, dtype=np.int64)
+    for j in range(k_all):
+        everyone[j] = j
+    side = np.int64(COARSE)   # run-time sizes: one specialisation of each callee
+    fine_side = np.int64(FINE)
+    for t in range(first, last):
+        R0 = (t // (_NC * _NC)) * side
+        G0 = ((t // _NC) % _NC) * side
+        B0 = (t % _NC) * side
+        _corner_box(T, A, P, o, mode, eps, kappa, lin, R0, G0, B0, side, box, sc)
         _box_bounds(pc, everyone, k_all, box, lo, hi)
         n = _keep(everyone, k_all, lo, hi, MARGIN, coarse)
         for s in range(_NF * _NF * _NF):
-            r0 = R0 + (s // (_NF * _NF)) * FINE
-            g0 = G0 + ((s // _NF) % _NF) * FINE
-            b0 = B0 + (s % _NF) * FINE
-            _corner_box(T, A, P, o, mode, eps, kappa, lin, r0, g0, b0, FINE, box, sc)
+            r0 = R0 + (s // (_NF * _NF)) * fine_side
+            g0 = G0 + ((s // _NF) % _NF) * fine_side
+            b0 = B0 + (s % _NF) * fine_side
+            _corner_box(T, A, P, o, mode, eps, kappa, lin, r0, g0, b0, fine_side, box, sc)
             _box_bounds(pc, coarse, n, box, lo, hi)
             m = _keep(coarse, n, lo, hi, MARGIN, fine)
             if m == 1:
-                _fill(out, r0, g0, b0, ids[fine[0]])
+                _fill(out, r0, g0, b0, ids[fine[0]], fine_side)
                 continue
             _space_block(T, P, o, mode, eps, kappa, r0, g0, b0, ts, fs, x)
             _cell_box(x, box)
             _box_bounds(pc, fine, m, box, lo, hi)
             m = _keep(fine, m, lo, hi, MARGIN, fine2)
             if m == 1:
-                _fill(out, r0, g0, b0, ids[fine2[0]])
+                _fill(out, r0, g0, b0, ids[fine2[0]], fine_side)
             else:
                 _euclid_cells(pc, ids, fine2, m, x, r0, g0, b0, best, besti, out)
