@@ -44,7 +44,7 @@ log = logging.getLogger("palcli")
 
 CHUNK = 64  # tasks in one Dask task, at most
 CHUNK_SECONDS = 0.5  # work in one Dask task, at least
-SCHEDULER_SECONDS = 0.002  # a Dask task's cost at the scheduler (2.1 ms in bench_scale.py)
+SCHEDULER_SECONDS = 0.002  # a Dask task's cost at the scheduler (2-2.3 ms in bench_scale.py)
 GUIDE = 4  # a chunk is at most 1/GUIDE of the remaining tasks per worker thread
 WINDOW = 2  # chunks in flight per worker thread: one running, one queued behind it
 CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
