@@ -78,29 +78,20 @@ def prepare_numba() -> None:
             config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
-_announced = False
-
-
-def announce_compile(kernel_file: str) -> None:
-    """Before a kernel module's first use: when numba has no compiled copy of any of its
-    kernels in its cache, say once (log, INFO) that the wait ahead is compilation."""
-    global _announced
-    if _announced:
-        return
+def announce_compile(kernels_dir: str) -> None:
+    """Before the first kernel runs: when numba's cache holds no compiled kernel of palcli's at
+    all (a new machine, a fresh CI runner), say so (log, INFO) before the wait."""
     import hashlib
     import logging
 
-    directory = os.path.dirname(os.path.abspath(kernel_file))
+    directory = os.path.abspath(kernels_dir)
     sub = f"{os.path.basename(directory)}_{hashlib.sha1(directory.encode()).hexdigest()}"
-    stem = os.path.splitext(os.path.basename(kernel_file))[0]
     try:
-        cached = any(n.startswith(stem + ".") and n.endswith(".nbi")
-                     for n in os.listdir(os.path.join(os.environ.get("NUMBA_CACHE_DIR", ""),
-                                                      sub)))
+        cached = any(n.endswith(".nbi") for n in os.listdir(
+            os.path.join(os.environ.get("NUMBA_CACHE_DIR", ""), sub)))
     except OSError:
         cached = False
     if not cached:
-        _announced = True
         logging.getLogger("palcli").info("compiling kernels (first run on this machine)...")
 
 
@@ -163,7 +154,10 @@ def spans(kernel, args, n: int, unit: int = 1, chunk: int | None = None) -> None
     for _ in range(threads):
         pool.submit(work)
     try:
-        finished.wait()  # a lock wait: signal handlers run here
+        # Wake now and then: a signal delivered to one of the kernel threads only sets a flag,
+        # which the main thread sees when it next runs Python code.
+        while not finished.wait(0.05):
+            pass
     except BaseException:
         abandon.set()
         raise

@@ -1,5 +1,8 @@
 """numba kernels: arrays in, arrays out, no I/O. Only imported when a kernel is needed."""
 
-from ..engine import prepare_numba
+import os
+
+from ..engine import announce_compile, prepare_numba
 
 prepare_numba()  # before numba starts its runtime
+announce_compile(os.path.dirname(__file__))
