@@ -15,7 +15,9 @@ completion order. Dask schedules; palcli adds only the task glue:
   palcli.cube.resolve) and reads and writes the files itself: pixels and the cube never pass
   through the scheduler, only tasks and Result records.
 - Dask reruns a chunk whose worker died. A chunk that kept killing workers is split into single
-  tasks, and a single task that does is one error record: no input goes missing.
+  tasks; one that still does is tried once more at the end with nothing else of the batch in
+  flight (Dask also blames tasks queued behind the culprit), and then is one error record: no
+  input goes missing.
 - Closing the generator (Ctrl-C, SIGTERM, --fail-fast) cancels the futures in flight. Dask does
   not stop a task that is already running: it finishes, and its output is whole.
 - When the scheduler goes away mid-batch, every task not yet done is an error record.
@@ -147,6 +149,8 @@ class _Batch:
         self.chunk = max(1, chunk)
         self.next = 0  # tasks[next:] are not submitted yet
         self.singles: deque[int] = deque()  # tasks of a chunk that kept killing workers
+        self.suspects: deque[int] = deque()  # tasks that did so alone; one more try each, last
+        self.alone: set[int] = set()  # suspects tried with nothing else of the batch in flight
         self.inflight: dict = {}  # future -> indexes of its tasks
         self.name = f"palcli-convert-{uuid.uuid4().hex[:12]}"
         self.submitted = 0
@@ -176,7 +180,7 @@ class _Batch:
                     self._submit(pending)
         finally:
             self._cancel()
-        left = [*self.singles, *range(self.next, len(self.tasks))]
+        left = [*self.singles, *self.suspects, *range(self.next, len(self.tasks))]
         yield from (self._records(left, ERROR, LOST) if self.lost
                     else self._records(left, SKIPPED, NOT_STARTED))
         if not self.lost and self.workers - set(self._ask(self.client.nthreads, {})):
@@ -214,6 +218,11 @@ class _Batch:
         while len(self.inflight) + len(chunks) < WINDOW * threads:
             if self.singles:
                 chunks.append([self.singles.popleft()])
+            elif self.next == len(self.tasks) and self.suspects:
+                if not self.inflight and not chunks:  # last, and alone: see _results
+                    self.alone.add(self.suspects[0])
+                    chunks.append([self.suspects.popleft()])
+                break
             elif self.next < len(self.tasks):
                 size = self._chunk_size(threads)
                 chunks.append(list(range(self.next, self.next + size)))
@@ -271,8 +280,13 @@ class _Batch:
         if exc is None:
             return self._records(indexes, ERROR, LOST)
         if isinstance(exc, KilledWorker):
-            if len(indexes) > 1:  # which of them kills workers? Each gets a try of its own
+            # Dask blames every task a dead worker held, also one queued behind the culprit:
+            # the tasks of such a chunk get a try each, then a try with nothing else in flight.
+            if len(indexes) > 1:
                 self.singles.extend(indexes)
+                return []
+            if indexes[0] not in self.alone:
+                self.suspects.extend(indexes)
                 return []
             return self._records(indexes, ERROR, KILLED)
         return self._records(indexes, ERROR, f"{type(exc).__name__}: {exc}")
