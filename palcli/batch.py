@@ -14,16 +14,20 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 
+from ._validate import check_choice
 from .atomic import remove_stale
 from .cube import make_ref, worker_ref
 from .dither import DitherParams
 from .executors import default_jobs, run_local
+from .executors_dask import run_dask
 from .palette import Palette
 from .plan import Plan, Settings
 from .report import ERROR, SKIPPED, Report, Result
+from .storage import is_url
 
 UP_TO_DATE = "output is up to date"
-EXECUTORS: dict[str, Callable] = {"local": run_local}
+# name -> run(tasks, settings, *, jobs, fail_fast, **options): Results in completion order
+EXECUTORS: dict[str, Callable] = {"local": run_local, "dask": run_dask}
 
 
 def make_settings(palette: Palette, metric: str, dither: DitherParams, *, rgb: bool = False,
@@ -35,10 +39,12 @@ def make_settings(palette: Palette, metric: str, dither: DitherParams, *, rgb: b
 
 def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
                   executor: str = "local", fail_fast: bool = False,
-                  on_result: Callable[[Result], None] | None = None) -> Report:
+                  on_result: Callable[[Result], None] | None = None, **options) -> Report:
     """Convert every task of plan; call on_result(result) as each input is done (in completion
-    order), then return the Report. KeyboardInterrupt and other BaseExceptions stop the
-    executor (no partial outputs) and propagate."""
+    order), then return the Report. options go to the executor (dask: client= or address=).
+    KeyboardInterrupt and other BaseExceptions stop the executor (no partial outputs) and
+    propagate."""
+    check_choice(executor, EXECUTORS, "executor")
     report = Report()
 
     def record(result: Result) -> None:
@@ -54,13 +60,14 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
         record(Result(directory, "", ERROR, reason))
     if not plan.tasks:
         return report
-    for directory in sorted({os.path.dirname(t.output) for t in plan.tasks if t.output != "-"}):
+    for directory in sorted({os.path.dirname(t.output) for t in plan.tasks
+                             if t.output != "-" and not is_url(t.output)}):
         remove_stale(directory)  # what a killed run left, an hour or more ago
     jobs = min(jobs or default_jobs(), len(plan.tasks))
     # The cube is obtained here, once, before any worker starts; workers only open it.
     with worker_ref(settings.cube, share=jobs > 1 and executor == "local") as ref:
         results = EXECUTORS[executor](plan.tasks, replace(settings, cube=ref), jobs=jobs,
-                                      fail_fast=fail_fast)
+                                      fail_fast=fail_fast, **options)
         try:
             for result in results:
                 record(result)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from . import storage
 from .errors import ImageError, PalcliWarning
 from .outputs import (OUTPUTS, RLE_MAX_COLORS, STAMP_KEY, TIFF_DESCRIPTION, Encoding,
                       check_palette_fits)
@@ -79,6 +80,8 @@ def open_input(path: str, max_pixels: int | None = None):
     without blocking and refused unless it is a regular file (a FIFO would wait for ever)."""
     if path == "-":
         return io.BytesIO(_read_stdin(max_pixels))
+    if storage.is_url(path):
+        return storage.open_input(path)
     try:  # opened by name, so that plugins which hand the file to a helper (EPS) still can
         f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
     except OSError as exc:

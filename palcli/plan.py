@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from . import storage
 from .errors import PalcliWarning, UsageError
 from .outputs import (DEFAULT_FORMAT, FORMAT_CHOICES, LOSSY_SUFFIXES, OUTPUTS, SAME,
                       format_of_suffix, keep_format, suffix_for, writable_suffixes)
@@ -117,24 +118,24 @@ def make_plan(inputs, output: str, fmt: str | None = None, *, skip_existing: boo
     if fmt is not None and fmt not in FORMAT_CHOICES:
         raise UsageError(f"format must be one of {', '.join(FORMAT_CHOICES)}; got {fmt!r}")
     for inp in inputs:
-        if inp != STDIO and not os.path.lexists(inp):
+        if inp != STDIO and not storage.lexists(inp):
             raise UsageError(f"{inp}: no such file or directory")
     if STDIO in inputs and len(inputs) > 1:
         raise UsageError("'-' (standard input) must be the only INPUT")
-    single = len(inputs) == 1 and (inputs[0] == STDIO or not os.path.isdir(inputs[0]))
+    single = len(inputs) == 1 and (inputs[0] == STDIO or not storage.isdir(inputs[0]))
     if output == STDIO:
         if not single:
             raise UsageError("OUTPUT '-' (standard output) takes exactly one input file")
         return _checked([Task(inputs[0], STDIO, fmt or DEFAULT_FORMAT)], skip_existing, stamp)
-    to_dir = not single or os.path.isdir(output) or output.endswith(("/", os.sep))
+    to_dir = not single or storage.isdir(output) or output.endswith(("/", os.sep))
     if single and not to_dir:
         task = Task(inputs[0], output, _file_format(output, fmt, inputs[0]))
         return _checked([task], skip_existing, stamp)
     if inputs[0] == STDIO:
         raise UsageError("give OUTPUT a file name when INPUT is '-' (standard input)")
-    if os.path.exists(output) and not os.path.isdir(output):
+    if storage.exists(output) and not storage.isdir(output):
         raise UsageError(f"{output}: not a directory (several inputs need an output directory)")
-    if not os.path.exists(output) and format_of_suffix(os.path.splitext(output)[1]):
+    if not storage.exists(output) and format_of_suffix(os.path.splitext(output)[1]):
         raise UsageError(f"{output}: several inputs need an output directory, and this "
                          f"names an image file (end it with '/' for a directory)")
     found = _DirTasks(inputs, output, fmt or DEFAULT_FORMAT, keep_suffix)
@@ -208,14 +209,16 @@ class _DirTasks:
         out_real = os.path.realpath(self.output)
         is_image = _SuffixTest()
         for inp in self.inputs:
-            if not os.path.isdir(inp):
+            if not storage.isdir(inp):
                 yield self._task(inp, os.path.basename(inp))
                 continue
             if os.path.realpath(inp) == out_real:
                 raise UsageError(f"{self.output}: the output directory is also an input "
                                  f"directory")
             found = False
-            for rel in _walk(inp, out_real, is_image, self):
+            names = (storage.walk(inp, self.output, is_image) if storage.is_url(inp)
+                     else _walk(inp, out_real, is_image, self))
+            for rel in names:
                 found = True
                 yield self._task(os.path.join(inp, rel), rel)
             if not found:
@@ -336,11 +339,11 @@ def _redo(task: Task, stamp) -> str | None:
     of date; None when it is up to date (newer than its input and made with these settings)."""
     if task.input == STDIO:
         return ""
-    try:
-        made = os.stat(task.output).st_mtime_ns
+    try:  # a URL's times come from its filesystem
+        newer = storage.mtime_ns(task.output) < storage.mtime_ns(task.input)
     except OSError:
         return ""
-    if made < os.stat(task.input).st_mtime_ns:
+    if newer:
         return "the input is newer than the output"
     if stamp is None:
         return None
@@ -348,7 +351,8 @@ def _redo(task: Task, stamp) -> str | None:
         os.path.splitext(task.output)[1]) or DEFAULT_FORMAT
     from .images import read_stamp  # Pillow: only when there are outputs to look at
 
-    found = read_stamp(task.output)
+    found = read_stamp(storage.open_input(task.output) if storage.is_url(task.output)
+                       else task.output)
     if found == stamp(fmt):
         return None
     return ("the output was made with other settings" if found

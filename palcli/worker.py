@@ -18,6 +18,7 @@ from functools import partial
 
 import numpy as np
 
+from . import storage
 from .atomic import remove_temps, write_atomic
 from .cube import resolve
 from .errors import ImageError, PalcliWarning
@@ -94,6 +95,8 @@ def _convert(task: Task, settings: Settings) -> int:
             raise OSError(errno.EBADF, "standard output is closed")
         sys.stdout.buffer.write(buf.getvalue())
         sys.stdout.buffer.flush()
+    elif storage.is_url(task.output):
+        storage.write(task.output, write)
     else:
         write_atomic(task.output, write, makedirs=True, follow=True)
     return sum(idx.size for idx, _ in mapped)

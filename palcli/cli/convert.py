@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
 
+from ..batch import EXECUTORS
 from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
@@ -39,6 +42,8 @@ class ConvertOptions:
     quiet: bool = False
     report: str | None = None
     fail_fast: bool = False
+    executor: str = "local"
+    scheduler: str | None = None
 
 
 @click.command(name="convert")
@@ -86,6 +91,12 @@ class ConvertOptions:
               help="Write one JSON line per input (input, output, status, error, pixels, "
                    "seconds) to FILE, or to standard output with '-'.")
 @click.option("--fail-fast", is_flag=True, help="Stop starting new inputs after the first error.")
+@click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True,
+              help="Run the tasks in local processes, or on an existing Dask cluster "
+                   "(pip install 'palcli[dask]').")
+@click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
+              help="The Dask scheduler of --executor dask, such as tcp://host:8786 "
+                   "[default: $DASK_SCHEDULER_ADDRESS].")
 def convert(paths, **options) -> int:
     """Map every pixel of each INPUT onto the palette and write OUTPUT.
 
@@ -114,6 +125,8 @@ def run(o: ConvertOptions) -> int:
 
     console.quiet = o.quiet
     _check_streams(o)
+    if o.executor == "dask":
+        _check_dask(o)
     pal = load_palette(o.palette)
     dither = DitherParams(o.dither, o.dither_strength, o.serpentine, o.dither_space,
                           o.dither_clamp)
@@ -128,7 +141,8 @@ def run(o: ConvertOptions) -> int:
                         f"{o.output} (the output directory) were not converted")
     if o.dry_run:
         return _dry_run(plan)
-    with ReportFile(o.report, plan) as report_file, progress(len(plan), o.quiet) as bar:
+    with _executor_options(o) as options, ReportFile(o.report, plan) as report_file, \
+            progress(len(plan), o.quiet) as bar:
         def on_result(result) -> None:
             report_file.write(result)
             for message in result.warnings:
@@ -138,8 +152,8 @@ def run(o: ConvertOptions) -> int:
             if bar is not None:
                 bar.update()
 
-        report = convert_batch(plan, settings, jobs=o.jobs or None, fail_fast=o.fail_fast,
-                               on_result=on_result)
+        report = convert_batch(plan, settings, jobs=o.jobs or None, executor=o.executor,
+                               fail_fast=o.fail_fast, on_result=on_result, **options)
     if bar is not None:
         console.line(f"palcli: {report.summary()}")
     return max(report.exit_code(), report_file.exit_code())
@@ -158,6 +172,64 @@ def _check_streams(o: ConvertOptions) -> None:
     if STDIO in o.inputs and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("standard input is a terminal: pipe an image into it (< in.png) or "
                          "give INPUT a file name")
+
+
+def _check_dask(o: ConvertOptions) -> None:
+    from ..errors import UsageError
+    from ..executors_dask import require
+    from ..plan import STDIO
+
+    require()
+    if not o.scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS (or $DASK_SCHEDULER_ADDRESS)")
+    if STDIO in (*o.inputs, o.output):
+        raise UsageError("'-' (standard input or output) needs --executor local")
+
+
+@contextmanager
+def _executor_options(o: ConvertOptions):
+    """What the executor needs besides the tasks: for dask, a client connected before the
+    first task (an unreachable scheduler is a usage error), closed at the end."""
+    if o.executor != "dask":
+        yield {}
+        return
+    from ..executors_dask import connect
+
+    with _dask_log_lines():
+        client = connect(o.scheduler)
+        try:
+            yield {"client": client}
+        finally:
+            client.close()
+
+
+class _OneLine(logging.Handler):
+    """Dask's own log records as one warning line each, without their tracebacks (a lost
+    scheduler is already an error record per input)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        if message:
+            console.warning(f"dask: {message.splitlines()[0]}")
+
+
+@contextmanager
+def _dask_log_lines():
+    """While the block runs, the loggers Dask sets up (its own, and its comms' tornado) write
+    _OneLine."""
+    import distributed  # noqa: F401 - it sets its loggers up when imported
+
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.split(".")[0] in ("distributed", "tornado")]
+    saved = [logger.handlers for logger in loggers]
+    for logger in loggers:
+        if logger.handlers:
+            logger.handlers = [_OneLine(logging.WARNING)]
+    try:
+        yield
+    finally:
+        for logger, handlers in zip(loggers, saved):
+            logger.handlers = handlers
 
 
 def _dry_run(plan) -> int:
