@@ -6,9 +6,10 @@ Mpx/s of palcli.quantize(img, palette, dither=MODE) for every mode on one ~4 MP 
 (cube cached and mapped, kernels compiled: a worker's steady state), and the ratio to Pillow's
 Image.quantize(palette=..., dither=Image.Dither.FLOYDSTEINBERG) on the same image and palette.
 Also: the one-off costs per palette (the cube's two-level copy the kernels read, the ordered
-modes' region tables), and the speed targets, checked at the end.
+modes' mixing-plan table), and the speed targets, checked at the end.
 
---cpu-time: one thread, timed in the thread's CPU seconds, for a machine that others keep busy
+--cpu-time: one thread, timed in the process's CPU seconds (the kernels run on a pool thread,
+not the caller's, whose own CPU time would miss them), for a machine that others keep busy
 (wall-clock rates of the threaded kernels then fall far more than single-threaded Pillow's).
 Rates are per core; the targets are checked against twice them (bands and rows split evenly
 over two idle cores).
@@ -63,7 +64,7 @@ def main() -> int:
         import numba
 
         numba.set_num_threads(1)
-        clock, cores = time.thread_time, 2
+        clock, cores = time.process_time, 2
     name, img = photo_at(args.megapixels)
     mpx = img.shape[0] * img.shape[1] / 1e6
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -78,13 +79,13 @@ def main() -> int:
         dither_mod._blocks(cube, len(pal))
         blocks = time.perf_counter() - t0
         t0 = time.perf_counter()
-        quantize(img[:64, :64], pal, dither="bayer8")  # region tables, outside the timing
-        regions = time.perf_counter() - t0
+        quantize(img[:64, :64], pal, dither="bayer8")  # plan table, outside the timing
+        plans = time.perf_counter() - t0
         quantize(img[:64, :64], pal, dither="floyd-steinberg")  # compile outside the timing
         pil = best_of(pillow_fs(img, pal.colors), args.repeat, clock)
         pil_rate = mpx / pil
         print(f"\npalette {pal_name} ({len(pal)} colours); built once per palette: two-level "
-              f"cube copy {blocks * 1e3:.0f} ms, ordered region tables {regions * 1e3:.0f} ms")
+              f"cube copy {blocks * 1e3:.0f} ms, ordered modes' plan table {plans * 1e3:.0f} ms")
         print(f"  {'Pillow floyd-steinberg':34s} {pil_rate:7.1f} Mpx/s   1.00x")
         # Every mode at its defaults (linear light), then sRGB diffusion and no serpentine.
         rows = [(d, "linear", True) for d in list(DITHERS)[1:]]

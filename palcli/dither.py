@@ -57,14 +57,13 @@ DEFAULT_DITHER_SPACE = "linear"
 
 BLUE_NOISE_FILE = "bluenoise64.npy"  # made by scripts/make_blue_noise.py
 
-# pattern: a pixel's candidates (the kernel's CANDIDATES cube reads), sorted by luminance, and
-# the Bayer matrix that picks one: 4x4, so each of the 16 gets one cell of every tile.
-PATTERN_CANDIDATES = 16
-PATTERN_MATRIX = 4
-# bayer*, blue-noise: colour regions of 2**REGION_SHIFT sRGB levels a side, and the cube reads
-# taken from each region's centre to find the candidates it mixes.
-REGION_SHIFT = 3
-REGION_STEPS = 16
+# Every ordered mode picks from a colour's mixing plan (palcli.mixing); the modes differ in the
+# threshold matrix alone. pattern's is the lattice (4x + 7y) mod 16: each threshold level is a
+# regular lattice of points 4 apart, so a mix of shares k/16 shows as an even, fine texture
+# that a blur of a few pixels averages away. Of the lattices (ax + by) mod n with n up to 32,
+# it gave the least low-pass error on the photos of benchmarks/bench_quality.py, below
+# Bayer's 4x4 and 8x8 (whose coarser levels leave more energy at low frequencies).
+PATTERN_LATTICE = (16, 4, 7)
 
 # Error diffusion scans horizontal bands of about BAND_ROWS rows in parallel; each band first
 # scans the WARM_ROWS rows above it for their error alone, so it starts with nearly the error a
@@ -101,10 +100,21 @@ def blue_noise() -> np.ndarray:
     return ranks
 
 
+def lattice_matrix(n: int, a: int, b: int) -> np.ndarray:
+    """The n x n rank matrix (a x + b y) mod n: each threshold level is a lattice of points."""
+    y, x = np.mgrid[0:n, 0:n]
+    return (a * x + b * y) % n
+
+
 def threshold_matrix(dither: str) -> np.ndarray:
-    """Thresholds in [-0.5, 0.5) for an ordered mode: rank r of N becomes (r + 0.5) / N - 0.5."""
-    ranks = bayer_matrix(BAYER_SIZES[dither]) if dither in BAYER_SIZES else blue_noise()
-    return (ranks + 0.5) / ranks.size - 0.5
+    """Thresholds in (0, 1) for an ordered mode: rank r of N becomes (r + 0.5) / N."""
+    if dither in BAYER_SIZES:
+        ranks = bayer_matrix(BAYER_SIZES[dither])
+    elif dither == "pattern":
+        ranks = lattice_matrix(*PATTERN_LATTICE)
+    else:
+        ranks = blue_noise()
+    return (ranks + 0.5) / (int(ranks.max()) + 1)
 
 
 @lru_cache(maxsize=2)
@@ -148,9 +158,9 @@ def _wide_lut(space: str) -> np.ndarray:
 class DitherParams:
     """How to dither: a DITHERS mode and its parameters, checked once when made.
 
-    strength 0..1 scales the diffused error, pattern's candidate error, or how much of the
-    bayer*/blue-noise mix a pixel takes (0 is "none"); serpentine alternates the scan direction
-    of error diffusion; space, "srgb" or "linear", is where error is accumulated and colours are
+    strength 0..1 scales the diffused error, or, in the ordered modes, each share of a pixel's
+    mixing plan, its nearest colour taking the rest (0 is "none"); serpentine alternates the
+    scan direction of error diffusion; space, "srgb" or "linear", is where error is accumulated and colours are
     mixed; clamp (error diffusion only): None, or 0..1, the largest error a pixel may receive
     per channel, as a fraction of the full range.
     """
@@ -212,140 +222,22 @@ def _diffuse(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
     eng.spans(lambda *a: kernel(*a, out), args, len(bands) - 1, unit=eng.CHUNK_PIXELS)
 
 
-def _ordered(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
-    """bayer*, blue-noise: each pixel mixes its colour region's candidates (ordered_regions) by
-    their least-squares shares, the mode's threshold matrix choosing."""
+def _planned(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
+    """Every ordered mode: each pixel's mixing plan (palcli.mixing), one colour of it picked by
+    the mode's threshold matrix."""
     from .kernels import ordered as kernels
+    from .mixing import CELL_SHIFT, plans, unit_values
 
-    space = params.space
-    to_work, _ = _space_tables(space)
-    packed, weights = _derived(cube, ("regions", space),
-                               lambda: ordered_regions(colors, cube, top, leaves, space))
-    thresholds = (threshold_matrix(params.mode) + 0.5).astype(np.float32)
-    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), packed, weights,
-            thresholds, params.strength)
-    _rows(kernels.region_span, args, out)
+    table = plans(colors, params.space)
+    args = (rgb, unit_values(params.space), table.cells, CELL_SHIFT, table.verts, table.coeffs,
+            threshold_matrix(params.mode), params.strength, top, leaves)
+    _rows(kernels.plan_span, args, out)
 
 
-def _pattern(rgb, colors, cube, top, leaves, params: DitherParams, out) -> None:
-    """pattern: each pixel's PATTERN_CANDIDATES candidates (palcli.kernels.ordered), sorted by
-    luminance, one picked by the Bayer matrix of PATTERN_MATRIX."""
-    from .kernels import ordered as kernels
-
-    if kernels.CANDIDATES != PATTERN_CANDIDATES:
-        raise RuntimeError("palcli.kernels.ordered.CANDIDATES differs from PATTERN_CANDIDATES")
-    to_work, out_lut = _space_tables(params.space)
-    args = (rgb, top, leaves, to_work, to_work[colors].reshape(-1), out_lut,
-            luminance_ranks(colors), pattern_picks(), round(params.strength * WEIGHT_ONE))
-    _rows(kernels.pattern_span, args, out, spans_of=8)  # each span starts its colour memo anew
-
-
-def _rows(kernel, args, out, spans_of: int = 1) -> None:
-    """kernel(*args, lo, hi, out) over out's rows on the span thread pool (spans of spans_of
-    times the pool's usual pixels)."""
+def _rows(kernel, args, out) -> None:
+    """kernel(*args, lo, hi, out) over out's rows on the span thread pool."""
     h, w = out.shape
-    eng.spans(lambda *a: kernel(*a, out), args, h, unit=max(w // spans_of, 1))
-
-
-def ordered_regions(colors: np.ndarray, cube: np.ndarray, top: np.ndarray, leaves: np.ndarray,
-                    space: str):
-    """Per colour region (2**REGION_SHIFT levels a side, r, g, b major): the three candidates
-    bayer* and blue-noise mix, and how much of each a colour takes. This is their reach: a
-    pixel moves only between the colours around it, as far as they lie apart.
-
-    From the region's centre p, REGION_STEPS cube reads of p plus the error accumulated so far
-    (as pattern builds its candidates) give candidates; the three most frequent are c1 c2 c3
-    (c1 the most frequent, ties to the first seen; a missing one repeats c1).
-    Returns (packed (R,) int64: c1 | c2 << 16 | c3 << 32, plus 1 << 48 when every colour of the
-    region has its nearest among the three, so the kernel may skip the cube read;
-    weights (R, 6) float32: the least-squares map from a colour's offset to c1, in working
-    values, to the shares of c2 and c3, see share_map).
-    top, leaves: the cube's two-level copy (palcli.kernels.dither.block_tables).
-    """
-    from .kernels.dither import LUT_SHIFT
-
-    to_work, out_lut = _space_tables(space)
-    side = 256 >> REGION_SHIFT
-    size = 1 << REGION_SHIFT
-    centre = to_work[np.arange(side) * size + size // 2]
-    p = np.stack(np.meshgrid(centre, centre, centre, indexing="ij"), -1).reshape(-1, 3)
-    pal = to_work[np.asarray(colors)]
-    cands = np.empty((len(p), REGION_STEPS), np.int64)
-    err = np.zeros_like(p)
-    for i in range(REGION_STEPS):
-        lv = out_lut[np.clip(p + err, 0, to_work[255]) >> LUT_SHIFT]
-        cands[:, i] = cube[lv[:, 0], lv[:, 1], lv[:, 2]]
-        err += p - pal[cands[:, i]]
-    counts = (cands[:, :, None] == cands[:, None, :]).sum(2)
-    tri = np.empty((len(p), 3), np.int64)
-    rows = np.arange(len(p))
-    for j in range(3):
-        best = np.argmax(counts, axis=1)  # the first of the most frequent left
-        tri[:, j] = np.where(counts[rows, best] > 0, cands[rows, best], tri[:, 0])
-        counts[cands == tri[:, j:j + 1]] = 0
-    weights = share_map(pal[tri[:, 1]] - pal[tri[:, 0]], pal[tri[:, 2]] - pal[tri[:, 0]])
-    pure = _regions_within(tri, top, leaves)
-    packed = tri[:, 0] | tri[:, 1] << 16 | tri[:, 2] << 32 | pure.astype(np.int64) << 48
-    return packed, weights
-
-
-def share_map(d2: np.ndarray, d3: np.ndarray) -> np.ndarray:
-    """(R, 6) float32: rows of the 2x3 map e -> (share of c2, share of c3) that best makes
-    e = s2 d2 + s3 d3 (least squares; d2, d3 (R, 3) the offsets of c2 and c3 from c1).
-    When d2 and d3 are (nearly) parallel or zero, the mix has one direction: c3's share is 0
-    (or c2's, when d2 is zero)."""
-    d2 = d2.astype(np.float64)
-    d3 = d3.astype(np.float64)
-    a = (d2 * d2).sum(1)
-    b = (d2 * d3).sum(1)
-    c = (d3 * d3).sum(1)
-    det = a * c - b * b
-    full = det > 1e-9 * a * c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(full, 1.0 / det, 0.0)[:, None]
-        row2 = np.where(full[:, None], (c[:, None] * d2 - b[:, None] * d3) * inv,
-                        np.where((a > 0)[:, None], d2 / a[:, None], 0.0))
-        row3 = np.where(full[:, None], (a[:, None] * d3 - b[:, None] * d2) * inv,
-                        np.where(((a == 0) & (c > 0))[:, None], d3 / c[:, None], 0.0))
-    return np.concatenate([row2, row3], 1).astype(np.float32)
-
-
-def _regions_within(tri: np.ndarray, top: np.ndarray, leaves: np.ndarray) -> np.ndarray:
-    """(R,) bool: every cube entry of the region is one of its three candidates. Read through
-    the two-level copy: a region is 2x2x2 blocks of 4x4x4, most of them of one colour."""
-    side = 256 >> REGION_SHIFT
-    per = 1 << (REGION_SHIFT - 2)  # blocks a side
-    blocks = top.reshape(side, per, side, per, side, per).transpose(0, 2, 4, 1, 3, 5)
-    blocks = blocks.reshape(len(tri), -1).astype(np.int64)  # (R, 8) block numbers
-    cells = leaves.reshape(-1, 64)
-    uniform = (cells == cells[:, :1]).all(1)
-    region = np.repeat(np.arange(len(tri)), blocks.shape[1])
-    flat = blocks.reshape(-1)
-    first = cells[flat, 0].astype(np.int64)
-    ok = (first == tri[region, 0]) | (first == tri[region, 1]) | (first == tri[region, 2])
-    mixed = np.flatnonzero(~uniform[flat])
-    v = cells[flat[mixed]]
-    t = tri[region[mixed]]
-    ok[mixed] = ((v == t[:, :1]) | (v == t[:, 1:2]) | (v == t[:, 2:])).all(1)
-    return ok.reshape(blocks.shape).all(1)
-
-
-def luminance_ranks(colors: np.ndarray) -> np.ndarray:
-    """Each palette index's rank by relative luminance (Y of linear sRGB, IEC 61966-2-1), ties
-    by index: pattern sorts a pixel's candidates by it, so a tile runs from dark to light."""
-    from .color import SRGB_TO_XYZ, srgb_to_linear
-
-    y = srgb_to_linear(np.asarray(colors, np.float64) / 255) @ SRGB_TO_XYZ[1]
-    ranks = np.empty(len(y), np.int64)
-    ranks[np.lexsort((np.arange(len(y)), y))] = np.arange(len(y))
-    return ranks
-
-
-@lru_cache(maxsize=1)
-def pattern_picks() -> np.ndarray:
-    """Which of the PATTERN_CANDIDATES sorted candidates each position of the tile takes."""
-    ranks = bayer_matrix(PATTERN_MATRIX)
-    return ranks * PATTERN_CANDIDATES // ranks.size
+    eng.spans(lambda *a: kernel(*a, out), args, h, unit=max(w, 1))
 
 
 class Dither(NamedTuple):
@@ -356,8 +248,7 @@ class Dither(NamedTuple):
 
 DITHERS: dict[str, Dither] = {"none": Dither("none", None)}
 DITHERS.update({name: Dither("diffusion", _diffuse) for name in DIFFUSION})
-DITHERS.update({name: Dither("ordered", _ordered) for name in ORDERED[:-1]})
-DITHERS["pattern"] = Dither("ordered", _pattern)
+DITHERS.update({name: Dither("ordered", _planned) for name in ORDERED})
 
 
 def diffusion_bands(height: int) -> np.ndarray:
@@ -384,20 +275,6 @@ def _weights(dither: str, strength: float):
 # The two-level copy of the last few cubes, keyed by the cube object (get_cube memoizes cubes,
 # so a worker builds this once per palette and metric).
 _BLOCKS: dict[int, tuple] = {}
-_DERIVED: dict[tuple, tuple] = {}  # (id(cube), what) -> (weakref to the cube, tables)
-
-
-def _derived(cube: np.ndarray, what, make):
-    """Tables made from a cube (and its palette), kept for as long as the cube object lives."""
-    key = (id(cube), what)
-    hit = _DERIVED.get(key)
-    if hit is not None and hit[0]() is cube:
-        return hit[1]
-    while len(_DERIVED) >= 8:
-        _DERIVED.pop(next(iter(_DERIVED)))
-    value = make()
-    _DERIVED[key] = (weakref.ref(cube, lambda _, key=key: _DERIVED.pop(key, None)), value)
-    return value
 
 
 def _blocks(cube: np.ndarray, k: int):
