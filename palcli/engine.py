@@ -1,8 +1,9 @@
 """The runtime around the numba kernels: numpy or numba, numba's state, threads, environment.
 
 Choosing by cost: numba's import and kernel load (about 0.9 s once per process) pay off only
-over some 100 Mpx, so a process maps with numpy until the pixels it has mapped (or one large
-image) cost as much as that, or at once when a numba kernel has already run in the process.
+over some 100 Mpx, so a process maps with numpy until the pixels it has mapped, or those it
+expects to map (one large image; a batch's share of images like this one, as the executor says),
+cost as much as that, or at once when a numba kernel has already run in the process.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ NUMBA_LOAD_S = 0.55
 CHUNK_PIXELS = 1 << 16  # pixels a thread claims at a time (~0.2 ms of work)
 
 _numpy_pixels = 0  # pixels this process has mapped with numpy so far
+_tasks_ahead = 0  # tasks this process expects after the current one (set by executors)
 _pool = None  # (pid, ThreadPoolExecutor) for splitting large images
 
 
@@ -66,7 +68,15 @@ def use_numba(pixels: int) -> bool:
     if state.started:
         return True
     fixed = NUMBA_LOAD_S + (0.0 if state.imported else NUMBA_IMPORT_S)
-    return (_numpy_pixels + pixels) * NUMPY_NS_PER_PIXEL * 1e-9 >= fixed
+    expected = _numpy_pixels + pixels * (1 + _tasks_ahead)
+    return expected * NUMPY_NS_PER_PIXEL * 1e-9 >= fixed
+
+
+def expect_tasks(ahead: int) -> None:
+    """Tell use_numba how many more tasks this process expects after the current one (about
+    as large as it, for all it knows): a batch's share pays for numba from its first image."""
+    global _tasks_ahead
+    _tasks_ahead = max(0, ahead)
 
 
 def count_numpy(pixels: int) -> None:

@@ -54,10 +54,11 @@ def run_serial(tasks: list[Task], settings: Settings, *, jobs: int = 1, fail_fas
     work, setup = _job(work, setup)
     if tasks and setup is not None:
         setup(settings)
-    for task in tasks:
+    for n, task in enumerate(tasks):
         if stopped:
             yield Result(task.input, task.output, SKIPPED, NOT_STARTED)
             continue
+        engine.expect_tasks(len(tasks) - n - 1)
         result = work(task, settings)
         stopped = fail_fast and result.status == ERROR
         yield result
@@ -70,6 +71,7 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
 
     ctx = engine.process_context()
     chunk = max(1, min(16, len(tasks) // (jobs * 16)))  # amortise IPC on big batches only
+    share = -(-len(tasks) // jobs)
     todo = deque(range(len(tasks)))
     workers: list[_Worker] = []
     stopped = False
@@ -92,13 +94,13 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
     def replace(w: _Worker) -> _Worker:
         w.process.join()
         w.conn.close()
-        new = _Worker(ctx, settings, workers, work, setup)
+        new = _Worker(ctx, settings, workers, work, setup, share)
         workers[workers.index(w)] = new
         return new
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(ctx, settings, workers, work, setup))
+            workers.append(_Worker(ctx, settings, workers, work, setup, share))
         for w in list(workers):
             feed(w)
         while any(w.inflight for w in workers):
@@ -131,7 +133,8 @@ def run_pool(tasks: list[Task], settings: Settings, *, jobs: int, fail_fast: boo
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, ctx, settings: Settings, siblings: list[_Worker], work, setup):
+    def __init__(self, ctx, settings: Settings, siblings: list[_Worker], work, setup,
+                 share: int):
         self.conn, child = ctx.Pipe()
         self.inflight: deque[int] = deque()
         fork = ctx.get_start_method() == "fork"
@@ -139,7 +142,8 @@ class _Worker:
         # (a dead parent must read as EOF); only fork copies them.
         inherited = [s.conn for s in siblings if s is not self] + [self.conn] if fork else []
         self.process = ctx.Process(target=_serve, args=(child, settings, inherited,
-                                                         _log_level(), os.getpid(), work, setup),
+                                                         _log_level(), os.getpid(), work, setup,
+                                                         share),
                                    daemon=True)
         with _signals_blocked():
             self.process.start()
@@ -247,8 +251,9 @@ def _copy_logging(level: int | None) -> None:
 
 
 def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: int, work=None,
-           setup=None) -> None:
-    """Worker main loop: receive a chunk of tasks, send back one result per task."""
+           setup=None, share: int = 1) -> None:
+    """Worker main loop: receive a chunk of tasks, send back one result per task. share: the
+    tasks this worker can expect to run (the batch over the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     _die_with(parent)
@@ -267,6 +272,8 @@ def _serve(conn, settings: Settings, inherited, log_level: int | None, parent: i
             if chunk is None:
                 return
             for i, task in chunk:
+                share -= 1
+                engine.expect_tasks(share)
                 conn.send((i, work(task, settings)))
     except (EOFError, BrokenPipeError):
         return  # the parent has gone

@@ -69,3 +69,29 @@ def test_unwritable_cache_builds_the_cube_exactly_once(tmp_path, jobs):
     warnings = [ln for ln in lines if ln.startswith("palcli: warning: ")]
     assert len(warnings) == 1 and "cannot write the cube cache" in warnings[0]
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("count, numba", [(2, False), (120, True)])
+def test_workers_choose_numba_by_their_share_of_the_batch(tmp_path, count, numba):
+    # Each process maps its share with what costs least over the whole share: 60 photos of
+    # 4 MP a worker are worth numba's one-off start, one photo is not.
+    code = (
+        "import sys, numpy as np\n"
+        "from palcli import engine, executors\n"
+        "from palcli.batch import make_settings\n"
+        "from palcli.dither import DitherParams\n"
+        "from palcli.palette import load_palette\n"
+        "from palcli.plan import Task\n"
+        "from palcli.report import Result\n"
+        "def work(task, settings):\n"
+        "    choice = engine.use_numba(4_000_000)\n"
+        "    if choice:\n"
+        "        import palcli.kernels.lookup  # as mapping does: numba from then on\n"
+        "    return Result(task.input, None, 'ok', str(choice))\n"
+        "settings = make_settings(load_palette('pico-8'), 'rgb', DitherParams())\n"
+        f"tasks = [Task(str(i), None) for i in range({count})]\n"
+        "runs = executors.run_local(tasks, settings, jobs=2, work=work)\n"
+        "print(sorted(set(r.error for r in runs)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == str([str(True)] if numba else [str(False)])

@@ -22,6 +22,20 @@ def test_engine_choice_by_cost(monkeypatch):
     assert engine.use_numba(1_000)  # kernel already loaded: always
 
 
+def test_expected_tasks_pay_for_numba_from_the_first(monkeypatch):
+    monkeypatch.setattr(engine, "_numpy_pixels", 0)
+    modules = {k: v for k, v in sys.modules.items()
+               if k not in ("numba", "palcli.kernels.lookup")}
+    monkeypatch.setattr(sys, "modules", modules)
+    monkeypatch.setattr(engine, "_tasks_ahead", 0)
+    engine.expect_tasks(3)
+    assert not engine.use_numba(1_000_000)  # four photos: numpy all the way
+    engine.expect_tasks(199)
+    assert engine.use_numba(1_000_000)  # a share of 200 photos: numba from the first
+    engine.expect_tasks(-5)
+    assert engine._tasks_ahead == 0
+
+
 def test_numba_runtime_started_is_detected():
     from palcli.cube import build_cube
 

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from runs import ENTRY, palcli
-
-
-
+from runs import palcli
 
 
 @pytest.fixture
