@@ -2,7 +2,7 @@
 colour. Every ordered mode (bayer*, blue-noise, pattern) reads the same plans; only the
 threshold matrix that picks a colour differs.
 
-    table = plan_table(colors, "linear")      # built once per palette and space
+    table = plans(colors, "linear")      # built once per palette and space in a process
     # a pixel of colour p in cell table.cells[p >> 2] takes verts[s, k], k the number of
     # cumulative shares coeffs[s, k] . (p, 1) at or below its threshold
 

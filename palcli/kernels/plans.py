@@ -109,6 +109,16 @@ def _pivot(binv, basis, inbasis, ys, r, enter):
     u = np.empty(m)
     for i in range(m):
         u[i] = _column_dot(binv[i], ys, enter)
+    _eliminate(binv, u, r)
+    inbasis[basis[r]] = False
+    basis[r] = enter
+    inbasis[enter] = True
+
+
+@njit(cache=True, inline="always")
+def _eliminate(binv, u, r):
+    """The Gauss-Jordan step of a pivot on row r: u = binv times the entering column."""
+    m = binv.shape[0]
     piv = u[r]
     for j in range(m):
         binv[r, j] /= piv
@@ -117,9 +127,6 @@ def _pivot(binv, basis, inbasis, ys, r, enter):
             f = u[i]
             for j in range(m):
                 binv[i, j] -= f * binv[r, j]
-    inbasis[basis[r]] = False
-    basis[r] = enter
-    inbasis[enter] = True
 
 
 @njit(cache=True)
@@ -260,14 +267,7 @@ def _solve(ys, heights, y, basis, binv, inbasis):
             for j in range(m):
                 s += bi[i, j] * cols[enter, j]
             u[i] = s
-        piv = u[r]
-        for j in range(m):
-            bi[r, j] /= piv
-        for i in range(m):
-            if i != r and u[i] != 0.0:
-                f = u[i]
-                for j in range(m):
-                    bi[i, j] -= f * bi[r, j]
+        _eliminate(bi, u, r)
         inb[bas[r]] = False
         bas[r] = enter
         inb[enter] = True
