@@ -45,19 +45,13 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
     KeyboardInterrupt and other BaseExceptions stop the executor (no partial outputs) and
     propagate."""
     check_choice(executor, EXECUTORS, "executor")
-    report = Report()
-
-    def record(result: Result) -> None:
-        report.add(result)
-        if on_result is not None:
-            on_result(result)
-
+    report = Report(on_result)
     for task in plan.skipped:
-        record(Result(task.input, task.output, SKIPPED, UP_TO_DATE))
+        report.add(Result(task.input, task.output, SKIPPED, UP_TO_DATE))
     for task, reason in plan.conflicts:
-        record(Result(task.input, task.output, ERROR, reason))
+        report.add(Result(task.input, task.output, ERROR, reason))
     for directory, reason in plan.unreadable:
-        record(Result(directory, "", ERROR, reason))
+        report.add(Result(directory, "", ERROR, reason))
     if not plan.tasks:
         return report
     for directory in sorted({os.path.dirname(t.output) for t in plan.tasks
@@ -66,11 +60,6 @@ def convert_batch(plan: Plan, settings: Settings, *, jobs: int | None = None,
     jobs = min(jobs or default_jobs(), len(plan.tasks))
     # The cube is obtained here, once, before any worker starts; workers only open it.
     with worker_ref(settings.cube, share=jobs > 1 and executor == "local") as ref:
-        results = EXECUTORS[executor](plan.tasks, replace(settings, cube=ref), jobs=jobs,
-                                      fail_fast=fail_fast, **options)
-        try:
-            for result in results:
-                record(result)
-        finally:
-            results.close()
+        report.add_all(EXECUTORS[executor](plan.tasks, replace(settings, cube=ref), jobs=jobs,
+                                           fail_fast=fail_fast, **options))
     return report

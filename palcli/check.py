@@ -140,25 +140,13 @@ def check_batch(paths, settings: CheckSettings, *, jobs: int | None = None,
     unreadable; the Report (exit code 1 when any file is off the palette or bad)."""
     from .executors import run_local
 
-    report = Report()
-
-    def record(result: Result) -> None:
-        report.add(result)
-        if on_result is not None:
-            on_result(result)
-
+    report = Report(on_result)
     for directory, reason in unreadable:
-        record(Result(directory, None, ERROR, reason))
+        report.add(Result(directory, None, ERROR, reason))
     tasks = [Task(str(p), None) for p in paths]
-    if not tasks:
-        return report
-    results = run_local(tasks, settings, jobs=jobs, fail_fast=fail_fast, work=check_one,
-                        setup=None)
-    try:
-        for result in results:
-            record(result)
-    finally:
-        results.close()
+    if tasks:
+        report.add_all(run_local(tasks, settings, jobs=jobs, fail_fast=fail_fast,
+                                 work=check_one, setup=None))
     return report
 
 

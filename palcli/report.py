@@ -35,13 +35,26 @@ class Result:
 
 
 class Report:
-    """Counts results as they come; the exit status and summary of the whole run."""
+    """Counts results as they come; the exit status and summary of the whole run.
+    on_result(result), when given, is called with each result as it is added."""
 
-    def __init__(self):
+    def __init__(self, on_result=None):
         self.counts = {OK: 0, SKIPPED: 0, ERROR: 0}
+        self.on_result = on_result
 
     def add(self, result: Result) -> None:
         self.counts[result.status] += 1
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def add_all(self, results) -> None:
+        """Add every result an executor yields; close it however this ends (an interrupt then
+        stops its workers, and no output is left partial)."""
+        try:
+            for result in results:
+                self.add(result)
+        finally:
+            results.close()
 
     @property
     def failed(self) -> int:
