@@ -103,18 +103,31 @@ def prepare_numba() -> None:
 def announce_compile(kernels_dir: str) -> None:
     """Before the first kernel runs: when numba's cache holds no compiled kernel of palcli's at
     all (a new machine, a fresh CI runner), say so (log, INFO) before the wait."""
-    import hashlib
     import logging
+
+    if not _cached_kernels(kernels_dir):
+        logging.getLogger("palcli").info("compiling kernels (first run on this machine)...")
+
+
+def kernel_cached(name: str) -> bool:
+    """Whether numba's cache holds kernel `name` ("module.function" under palcli.kernels), so
+    that a process would load it instead of compiling it (never imports numba)."""
+    prepare_numba()
+    kernels_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
+    return any(n.startswith(name + "-") for n in _cached_kernels(kernels_dir))
+
+
+def _cached_kernels(kernels_dir: str) -> list[str]:
+    """The index files (.nbi) numba's cache holds for the kernels of kernels_dir."""
+    import hashlib
 
     directory = os.path.abspath(kernels_dir)
     sub = f"{os.path.basename(directory)}_{hashlib.sha1(directory.encode()).hexdigest()}"
     try:
-        cached = any(n.endswith(".nbi") for n in os.listdir(
-            os.path.join(os.environ.get("NUMBA_CACHE_DIR", ""), sub)))
+        names = os.listdir(os.path.join(os.environ.get("NUMBA_CACHE_DIR", ""), sub))
     except OSError:
-        cached = False
-    if not cached:
-        logging.getLogger("palcli").info("compiling kernels (first run on this machine)...")
+        return []
+    return [n for n in names if n.endswith(".nbi")]
 
 
 def one_thread_per_process() -> None:

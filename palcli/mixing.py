@@ -48,6 +48,7 @@ class PlanTable(NamedTuple):
 
 _PLANS: dict[tuple, PlanTable] = {}
 PLANS_KEPT = 8
+_AHEAD: dict[tuple, tuple] = {}  # key: (helper process, pipe end) of plans_ahead
 
 
 def plans(colors: np.ndarray, space: str) -> PlanTable:
@@ -57,11 +58,62 @@ def plans(colors: np.ndarray, space: str) -> PlanTable:
     key = (colors.tobytes(), space)
     hit = _PLANS.get(key)
     if hit is None:
-        hit = plan_table(colors, space, luminance_ranks(colors))
+        hit = _from_helper(key) if key in _AHEAD else None
+        if hit is None:
+            hit = plan_table(colors, space, luminance_ranks(colors))
         while len(_PLANS) >= PLANS_KEPT:
             _PLANS.pop(next(iter(_PLANS)))
         _PLANS[key] = hit
     return hit
+
+
+def plans_ahead(colors: np.ndarray, space: str) -> None:
+    """Build plans(colors, space) in a helper process, unless this process has the table, or
+    numba has started here, or its cache holds the plan kernels: on a cold machine numba compiles the plan kernels for
+    seconds, and one process compiles one thing at a time (numba's compiler lock), so the
+    caller (preview) draws its other columns meanwhile. plans() then takes the table from the
+    helper; stop_ahead() ends helpers not needed any more."""
+    colors = np.ascontiguousarray(colors, np.uint8)
+    key = (colors.tobytes(), space)
+    if (key in _PLANS or key in _AHEAD or eng.numba_state().started
+            or eng.kernel_cached("plans.plan_cells")):
+        return  # building here is as quick
+    context = eng.process_context()
+    receiver, sender = context.Pipe(duplex=False)
+    helper = context.Process(target=_build_and_send, args=(colors, space, sender), daemon=True)
+    helper.start()
+    sender.close()
+    _AHEAD[key] = (helper, receiver)
+
+
+def stop_ahead() -> None:
+    """Stop plans_ahead helpers whose table nobody asked for."""
+    for helper, receiver in _AHEAD.values():
+        helper.terminate()
+        helper.join()
+        receiver.close()
+    _AHEAD.clear()
+
+
+def _from_helper(key) -> PlanTable | None:
+    """The table a plans_ahead helper built (waiting for it), or None if it failed."""
+    helper, receiver = _AHEAD.pop(key)
+    try:
+        table = PlanTable(*receiver.recv())
+    except (EOFError, OSError):
+        table = None
+    finally:
+        receiver.close()
+        helper.join()
+    return table
+
+
+def _build_and_send(colors, space, sender) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    sender.send(tuple(plan_table(colors, space, luminance_ranks(colors))))
+    sender.close()
 
 
 @lru_cache(maxsize=2)

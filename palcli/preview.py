@@ -38,8 +38,6 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
     each dither mode (columns). metrics/dithers default to every registered one; tile is the
     longest side of each picture in pixels. Pixels with alpha below alpha_threshold are drawn
     as a checkerboard, as convert would make them transparent. Reads and writes no files."""
-    from PIL import Image, ImageDraw
-
     img = check_image(img)
     if 0 in img.shape[:2]:
         raise ValueError(f"img must have at least one pixel; got shape {img.shape}")
@@ -53,11 +51,39 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
             or not 0 <= alpha_threshold <= 255:
         raise ValueError(f"alpha_threshold must be an integer in 0..255; got {alpha_threshold!r}")
     pal = load_palette(palette)
-    small = _shrink(img, int(tile))
+    ordered = any(DITHERS[p.mode].kind == "ordered" for p in params)
+    if ordered:
+        from .mixing import plans_ahead
+
+        plans_ahead(pal.colors, space)  # the ordered columns' table, while the others draw
+    try:
+        return _draw(img, pal, metrics, params, int(tile), alpha_threshold)
+    finally:
+        if ordered:
+            from .mixing import stop_ahead
+
+            stop_ahead()
+
+
+def _draw(img, pal, metrics, params, tile, alpha_threshold):
+    from PIL import Image, ImageDraw
+
+    small = _shrink(img, tile)
     rgb = np.ascontiguousarray(small[..., :3])
     h, w = rgb.shape[:2]
     board = _checkerboard(h, w)
     hidden = small[..., 3] < alpha_threshold if small.shape[2] == 4 else None
+    tiles = {}
+    # The ordered columns last: their table may still be on its way from plans_ahead's helper.
+    for ordered in (False, True):
+        for row, metric in enumerate(metrics):
+            cube = cube_for(pal, metric).array
+            for col, p in enumerate(params):
+                if (DITHERS[p.mode].kind == "ordered") == ordered:
+                    mapped = pal.colors[map_indices(rgb, cube, pal, p)]
+                    if hidden is not None:
+                        mapped[hidden] = board[hidden]
+                    tiles[row, col] = mapped
     cols = 1 + len(params)
     sheet = Image.new("RGB", (GAP + cols * (w + GAP), GAP + len(metrics) * (h + CAPTION + GAP)),
                       BACKGROUND)
@@ -65,13 +91,8 @@ def contact_sheet(img: np.ndarray, palette, metrics: Sequence[str] | None = None
     font = _font()
     for row, metric in enumerate(metrics):
         y = GAP + row * (h + CAPTION + GAP)
-        cube = cube_for(pal, metric).array
         cells = [("original", _over(small, board))]
-        for p in params:
-            mapped = pal.colors[map_indices(rgb, cube, pal, p)]
-            if hidden is not None:
-                mapped[hidden] = board[hidden]
-            cells.append((f"{metric} · {p.mode}", mapped))
+        cells += [(f"{metric} · {p.mode}", tiles[row, col]) for col, p in enumerate(params)]
         for col, (caption, pixels) in enumerate(cells):
             x = GAP + col * (w + GAP)
             sheet.paste(Image.fromarray(np.ascontiguousarray(pixels), "RGB"), (x, y))

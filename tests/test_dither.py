@@ -3,6 +3,7 @@ brightness on gradients, determinism, strength, and argument errors."""
 
 import importlib.util
 import itertools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -720,3 +721,31 @@ def test_linear_tables_round_trip_every_level_and_never_go_back():
     assert np.array_equal(out_lut[to_work >> LUT_SHIFT], np.arange(256))
     assert np.all(np.diff(out_lut.astype(int)) >= 0) and out_lut[0] == 0 and out_lut[-1] == 255
     assert np.all(np.diff(to_work) > 1 << LUT_SHIFT)  # no two levels share an entry
+
+
+@pytest.mark.slow
+def test_plans_built_ahead_by_a_helper_process_equal_those_built_here(tmp_path):
+    # On a cold numba cache, preview has the plan table built by a helper process while it
+    # draws the diffusion columns: the table it receives is the one this process would build,
+    # and a helper nobody waited for is stopped.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from palcli import load_palette, mixing\n"
+        "colors = load_palette('nes').colors\n"
+        "mixing.plans_ahead(colors, 'linear')\n"
+        "mixing.plans_ahead(load_palette('pico-8').colors, 'srgb')\n"
+        "assert len(mixing._AHEAD) == 2, 'no helper started on a cold cache'\n"
+        "helper, _ = list(mixing._AHEAD.values())[1]  # pico-8 srgb: never asked for\n"
+        "got = mixing.plans(colors, 'linear')\n"
+        "here = mixing.plan_table(colors, 'linear', mixing.luminance_ranks(colors))\n"
+        "assert all(np.array_equal(a, b) for a, b in zip(got, here))\n"
+        "mixing.stop_ahead()\n"
+        "assert not helper.is_alive() and not mixing._AHEAD\n"
+        "print('ok')\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.stdout.strip() == "ok", r.stderr

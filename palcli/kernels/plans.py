@@ -32,48 +32,45 @@ def plan_cells(ys, heights, targets, starts, lo, hi, out):
     target by dual simplex pivots (a basis stays optimal while only the target moves), so a
     chunk's results do not depend on the thread that runs it.
     """
-    for c in range(lo, hi):
-        _plan_chunk(ys, heights, targets[starts[c]:starts[c + 1]], out[starts[c]:starts[c + 1]])
-
-
-@njit(cache=True)
-def _plan_chunk(ys, heights, targets, out):
-    k, d = ys.shape
-    m = d + 1
-    basis = np.empty(m, np.int64)
-    binv = np.empty((m, m))
-    inbasis = np.zeros(k, np.bool_)
-    b = np.empty(m)
-    centre = np.zeros(d)
-    for i in range(k):  # weights 1..2 by a fixed irrational step: off every face, generically
-        wt = 1.0 + (i * 0.6180339887498949) % 1.0
-        centre += wt * ys[i]
-    total = 0.0
-    for i in range(k):
-        total += 1.0 + (i * 0.6180339887498949) % 1.0
-    centre /= total
-    _solve(ys, heights, centre, basis, binv, inbasis)
-    xb = np.empty(m)
-    for t in range(targets.shape[0]):
-        _rhs(targets[t], b)
-        if not _dual(ys, heights, b, basis, binv, inbasis):
-            near = _nearest(ys, targets[t])
-            _rhs(near, b)
-            if not _dual(ys, heights, b, basis, binv, inbasis):  # numerically just outside
-                _solve(ys, heights, near, basis, binv, inbasis)
-            _mul(binv, b, xb)
-            n = 0
+    for c in range(lo, hi):  # a chunk's walk inline: one function less for numba to compile
+        chunk = targets[starts[c]:starts[c + 1]]
+        plan = out[starts[c]:starts[c + 1]]
+        k, d = ys.shape
+        m = d + 1
+        basis = np.empty(m, np.int64)
+        binv = np.empty((m, m))
+        inbasis = np.zeros(k, np.bool_)
+        b = np.empty(m)
+        centre = np.zeros(d)
+        for i in range(k):  # weights 1..2 by a fixed irrational step: off every face
+            wt = 1.0 + (i * 0.6180339887498949) % 1.0
+            centre += wt * ys[i]
+        total = 0.0
+        for i in range(k):
+            total += 1.0 + (i * 0.6180339887498949) % 1.0
+        centre /= total
+        _solve(ys, heights, centre, basis, binv, inbasis)
+        xb = np.empty(m)
+        for t in range(chunk.shape[0]):
+            _rhs(chunk[t], b)
+            if not _dual(ys, heights, b, basis, binv, inbasis):
+                near = _nearest(ys, chunk[t])
+                _rhs(near, b)
+                if not _dual(ys, heights, b, basis, binv, inbasis):  # numerically just outside
+                    _solve(ys, heights, near, basis, binv, inbasis)
+                _mul(binv, b, xb)
+                n = 0
+                for j in range(m):
+                    if xb[j] > TOL:
+                        plan[t, n] = basis[j]
+                        n += 1
+                for j in range(n, 4):
+                    plan[t, j] = -1
+                continue
             for j in range(m):
-                if xb[j] > TOL:
-                    out[t, n] = basis[j]
-                    n += 1
-            for j in range(n, 4):
-                out[t, j] = -1
-            continue
-        for j in range(m):
-            out[t, j] = basis[j]
-        for j in range(m, 4):
-            out[t, j] = -1
+                plan[t, j] = basis[j]
+            for j in range(m, 4):
+                plan[t, j] = -1
 
 
 @njit(cache=True, inline="always")
@@ -102,19 +99,6 @@ def _column_dot(row, ys, j):
     return s
 
 
-@njit(cache=True)
-def _pivot(binv, basis, inbasis, ys, r, enter):
-    """Column `enter` replaces the basis column of row r (product-form update of the inverse)."""
-    m = binv.shape[0]
-    u = np.empty(m)
-    for i in range(m):
-        u[i] = _column_dot(binv[i], ys, enter)
-    _eliminate(binv, u, r)
-    inbasis[basis[r]] = False
-    basis[r] = enter
-    inbasis[enter] = True
-
-
 @njit(cache=True, inline="always")
 def _eliminate(binv, u, r):
     """The Gauss-Jordan step of a pivot on row r: u = binv times the entering column."""
@@ -137,6 +121,7 @@ def _dual(ys, heights, b, basis, binv, inbasis):
     m = binv.shape[0]
     xb = np.empty(m)
     pi = np.empty(m)
+    u = np.empty(m)
     for _ in range(MAX_PIVOTS):
         _mul(binv, b, xb)
         r = 0
@@ -163,15 +148,15 @@ def _dual(ys, heights, b, basis, binv, inbasis):
                     enter = j
         if enter < 0:
             return False
-        _pivot(binv, basis, inbasis, ys, r, enter)
+        # Column `enter` replaces the basis column of row r (product-form update).
+        for i in range(m):
+            u[i] = _column_dot(binv[i], ys, enter)
+        _eliminate(binv, u, r)
+        inbasis[basis[r]] = False
+        basis[r] = enter
+        inbasis[enter] = True
     # Stalled (degenerate cycling): solve afresh at the feasible target, if any.
-    return _solve_rhs(ys, heights, b, basis, binv, inbasis)
-
-
-@njit(cache=True)
-def _solve_rhs(ys, heights, b, basis, binv, inbasis):
-    y = b[:b.shape[0] - 1].copy()
-    return _solve(ys, heights, y, basis, binv, inbasis)
+    return _solve(ys, heights, b[:b.shape[0] - 1].copy(), basis, binv, inbasis)
 
 
 @njit(cache=True)
@@ -387,36 +372,29 @@ def _affine_minimiser(p, corral, n, mu):
         a[r, n] = 1.0
         a[n, r] = 1.0
     rhs[n] = 1.0
-    sol = _gauss(a, rhs)
-    for c in range(n):
-        mu[c] = sol[c]
-
-
-@njit(cache=True)
-def _gauss(a, rhs):
-    """Solve a x = rhs by Gaussian elimination with partial pivoting (a, rhs overwritten)."""
-    n = rhs.shape[0]
-    for col in range(n):
+    size = n + 1  # Gaussian elimination with partial pivoting
+    for col in range(size):
         piv = col
-        for r in range(col + 1, n):
+        for r in range(col + 1, size):
             if abs(a[r, col]) > abs(a[piv, col]):
                 piv = r
         if piv != col:
-            for c in range(n):
+            for c in range(size):
                 a[col, c], a[piv, c] = a[piv, c], a[col, c]
             rhs[col], rhs[piv] = rhs[piv], rhs[col]
         if a[col, col] == 0.0:
             continue
-        for r in range(col + 1, n):
+        for r in range(col + 1, size):
             f = a[r, col] / a[col, col]
             if f != 0.0:
-                for c in range(col, n):
+                for c in range(col, size):
                     a[r, c] -= f * a[col, c]
                 rhs[r] -= f * rhs[col]
-    x = np.zeros(n)
-    for r in range(n - 1, -1, -1):
+    x = np.zeros(size)
+    for r in range(size - 1, -1, -1):
         s = rhs[r]
-        for c in range(r + 1, n):
+        for c in range(r + 1, size):
             s -= a[r, c] * x[c]
         x[r] = s / a[r, r] if a[r, r] != 0.0 else 0.0
-    return x
+    for c in range(n):
+        mu[c] = x[c]
