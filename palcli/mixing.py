@@ -35,7 +35,9 @@ from . import engine as eng
 
 CELL_SHIFT = 2  # cells of 2**CELL_SHIFT levels a side: 64^3 cells
 GREY_SHRINK = 0.3
-CHUNKS = 16  # the table is solved in this many independent pieces (slices of red)
+CHUNKS = 16  # the table is solved in at least this many independent pieces (slices of red),
+# more for large palettes (one per 16 colours): a piece's cost grows with the palette, and an
+# interrupt waits for the pieces running (a 16,384-colour table takes ~40 s of CPU)
 RANK_TOL = 1e-7  # singular values below this (in 0..1 units) are flat directions
 
 
@@ -208,10 +210,11 @@ def _supports(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     ys = np.ascontiguousarray((points - mean) @ basis)
     heights = (points ** 2).sum(1) - GREY_SHRINK * points.sum(1) ** 2
     local = np.ascontiguousarray((targets - mean) @ basis)
-    starts = np.linspace(0, len(targets), CHUNKS + 1).astype(np.int64)
+    chunks = max(CHUNKS, len(points) // 16)
+    starts = np.linspace(0, len(targets), chunks + 1).astype(np.int64)
     from .kernels.plans import plan_cells
 
-    eng.spans(lambda *a: plan_cells(*a, out), (ys, heights, local, starts), CHUNKS, chunk=1)
+    eng.spans(lambda *a: plan_cells(*a, out), (ys, heights, local, starts), chunks, chunk=1)
     return out
 
 
