@@ -55,7 +55,8 @@ if __name__ == "__main__":
 
 
 # The floor: one process of N, no pool, looping over its share of the photos with palcli's own
-# read, map and write functions, writing real files as convert does (temp file, rename).
+# read, map and write functions, writing real files as convert does (temp file, rename), after
+# the set-up a worker does once (prepare).
 # Prints the seconds spent in the map step and the pixels it mapped, after its first image (whose
 # map step pays numba's one-off start, told apart below), and that first image's map seconds.
 FLOOR_SCRIPT = """
@@ -68,11 +69,14 @@ from palcli.dither import DitherParams
 from palcli.images import open_frames, open_input, write_image
 from palcli.mapping import map_indices
 from palcli.palette import load_palette
+from palcli.worker import prepare
+from dataclasses import replace
 
 palette, out, share = sys.argv[1], sys.argv[2], sys.argv[3:]
 pal = load_palette(palette)
 settings = make_settings(pal, "rgb", DitherParams())
 with worker_ref(settings.cube, share=False) as ref:
+    prepare(replace(settings, cube=ref))  # what a worker does once: the cube, memory reuse
     cube = resolve(ref)
 mapping = pixels = first = 0
 for n, src in enumerate(share):
