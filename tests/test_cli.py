@@ -32,3 +32,20 @@ def test_help_does_not_import_numba():
             "try:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
             "assert 'numba' not in sys.modules, 'palcli --help imported numba'")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_an_interrupt_swallowed_on_its_way_up_still_ends_the_run_with_130(capsys):
+    # A KeyboardInterrupt raised inside a finaliser (Dask's and asyncio's __del__ run at any
+    # moment) is only printed there; the signal is remembered and decides the outcome anyway.
+    import signal
+
+    from palcli.cli import SIGNALLED
+    from palcli.cli._shell import boundary
+
+    def run():
+        SIGNALLED.append(signal.SIGINT)  # the handler ran; its exception went nowhere
+        return 0
+
+    assert boundary(run) == 130
+    assert capsys.readouterr().err.strip() == "palcli: interrupted"
+    assert boundary(lambda: 0) == 0  # the next command in this process starts afresh

@@ -22,6 +22,7 @@ import click
 
 from .. import __version__
 from ..errors import PalcliError, PalcliWarning, Terminated
+from . import raise_if_signalled
 
 
 class ExitCode(IntEnum):
@@ -129,20 +130,22 @@ def _routed():
 
 
 @contextmanager
-def _sigterm_raises():
-    """While active, SIGTERM raises Terminated in the main thread (so clean-up runs)."""
-    def handler(signum, frame):
-        raise Terminated()
+def _signals_raise():
+    """While active, SIGINT and SIGTERM raise KeyboardInterrupt and Terminated in the main
+    thread (so clean-up runs), and are remembered (see palcli.cli.SIGNALLED)."""
+    from . import SIGNALLED, on_signal
 
+    SIGNALLED.clear()  # a command run in-process after another starts afresh
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = [signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)]
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in zip((signal.SIGINT, signal.SIGTERM), previous):
+            signal.signal(s, handler)
 
 
 def silence_stdout() -> None:
@@ -159,9 +162,10 @@ def silence_stdout() -> None:
 def boundary(run) -> int:
     """run() inside the boundary; its outcome as an exit code, with the one line it deserves."""
     try:
-        with _sigterm_raises(), _routed():
+        with _signals_raise(), _routed():
             try:
                 code = run()
+                raise_if_signalled()  # one lost on its way up still decides the outcome
             except click.Abort as exc:  # click turns Ctrl-C into Abort
                 if isinstance(exc.__context__, KeyboardInterrupt):
                     raise KeyboardInterrupt from None

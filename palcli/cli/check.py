@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..metrics import DEFAULT_METRIC, METRICS
+from . import raise_if_signalled
 from ._shell import console, progress
 
 
@@ -61,6 +62,7 @@ def check(inputs, palette, metric, alpha_threshold, max_pixels, jobs, quiet, rep
                 console.error(f"{result.input}: {result.error}")
             if bar is not None:
                 bar.update()
+            raise_if_signalled()  # a Ctrl-C that a finaliser swallowed stops the batch here
 
         outcome = check_batch(files, settings, jobs=jobs, fail_fast=fail_fast,
                               unreadable=unreadable, on_result=on_result)

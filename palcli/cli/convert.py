@@ -15,6 +15,7 @@ from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
 from ..outputs import FORMAT_CHOICES
+from . import raise_if_signalled
 from ._shell import ReportFile, console, progress
 
 
@@ -151,6 +152,7 @@ def run(o: ConvertOptions) -> int:
                 console.error(f"{result.input}: {result.error}")
             if bar is not None:
                 bar.update()
+            raise_if_signalled()  # a Ctrl-C that a finaliser swallowed stops the batch here
 
         report = convert_batch(plan, settings, jobs=o.jobs or None, executor=o.executor,
                                fail_fast=o.fail_fast, on_result=on_result, **options)
