@@ -458,6 +458,8 @@ def build_de00_span(lab, labc, labh, ids, T, A, P, o, mode, eps, kappa, lin, tmi
                     first, last):
     """build_de00 for the coarse blocks first..last-1, from the colours' CIELAB coordinates lab
     (3, K), their chromas hypot(a, b) labc and hues in degrees labh."""
+    # The work arrays and the block loop copy cube_lab.build_euclid_span's on purpose: the two
+    # bounds differ inside every step, and one shared skeleton would cost a call per block.
     k_all = lab.shape[1]
     fwork = np.empty((3, k_all))
     lo = fwork[0]
