@@ -39,7 +39,7 @@ def test_an_interrupt_swallowed_on_its_way_up_still_ends_the_run_with_130(capsys
     # moment) is only printed there; the signal is remembered and decides the outcome anyway.
     import signal
 
-    from palcli.cli import SIGNALLED
+    from palcli.cli._signals import SIGNALLED
     from palcli.cli._shell import boundary
 
     def run():

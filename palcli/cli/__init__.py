@@ -8,31 +8,12 @@ Every command runs inside one error boundary (_shell.Group.main): palcli errors 
 import signal
 import sys
 
-# The signals received so far. Each raises KeyboardInterrupt (SIGINT) or Terminated (SIGTERM) in
-# the main thread; one raised inside a finaliser (a __del__ of Dask's or asyncio's) is only
-# printed there and lost, so the commands call raise_if_signalled() at every result, and the
-# boundary at the end, to raise it again.
-SIGNALLED: list[int] = []
-
-
-def on_signal(signum, frame):
-    """The handler of SIGINT and SIGTERM while palcli runs."""
-    SIGNALLED.append(signum)
-    raise_if_signalled()
-
-
-def raise_if_signalled() -> None:
-    """Raise what the last signal received stands for, if any came."""
-    if SIGNALLED:
-        from ..errors import Terminated
-
-        raise KeyboardInterrupt if SIGNALLED[-1] == signal.SIGINT else Terminated()
-
 
 def main() -> None:
     """The console script: signals are routed before anything heavy is imported, so an
     interrupt at any moment ends in the same line and exit status."""
     from ..errors import Terminated
+    from ._signals import on_signal
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)

@@ -22,7 +22,7 @@ import click
 
 from .. import __version__
 from ..errors import PalcliError, PalcliWarning, Terminated
-from . import raise_if_signalled
+from ._signals import raise_if_signalled
 
 
 class ExitCode(IntEnum):
@@ -133,7 +133,7 @@ def _routed():
 def _signals_raise():
     """While active, SIGINT and SIGTERM raise KeyboardInterrupt and Terminated in the main
     thread (so clean-up runs), and are remembered (see palcli.cli.SIGNALLED)."""
-    from . import SIGNALLED, on_signal
+    from ._signals import SIGNALLED, on_signal
 
     SIGNALLED.clear()  # a command run in-process after another starts afresh
     try:

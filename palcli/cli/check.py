@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..metrics import DEFAULT_METRIC, METRICS
-from . import raise_if_signalled
+from ._signals import raise_if_signalled
 from ._shell import console, progress
 
 

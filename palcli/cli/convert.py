@@ -15,7 +15,7 @@ from ..dither import DEFAULT_DITHER_SPACE, DITHER_SPACES, DITHERS
 from ..errors import PalcliWarning
 from ..metrics import DEFAULT_METRIC, METRICS
 from ..outputs import FORMAT_CHOICES
-from . import raise_if_signalled
+from ._signals import raise_if_signalled
 from ._shell import ReportFile, console, progress
 
 
