@@ -255,6 +255,7 @@ def _build_into_cache(colors: np.ndarray, metric: str, name: str) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops it at once, compiling or not
     warnings.simplefilter("ignore")
     logging.getLogger("palcli").handlers.clear()
     logging.getLogger("palcli").propagate = False

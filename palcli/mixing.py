@@ -111,9 +111,13 @@ def _from_helper(key) -> PlanTable | None:
 
 
 def _build_and_send(colors, space, sender) -> None:
+    import logging
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops it at once, compiling or not
+    logging.getLogger("palcli").handlers.clear()  # the parent has said what happens
+    logging.getLogger("palcli").propagate = False
     sender.send(tuple(plan_table(colors, space, luminance_ranks(colors))))
     sender.close()
 

@@ -182,3 +182,36 @@ def test_helpers_still_building_are_stopped_with_the_block(cache_dir, monkeypatc
         helper = next(iter(cubes._ahead.values()))
     assert not helper.is_alive() and cubes._ahead == {}
     assert not [p for p in cache_dir.glob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [2.5, 4.0])
+def test_ctrl_c_during_a_cold_preview_stops_its_helpers_without_a_traceback(tmp_path, delay):
+    # On empty caches the ciede2000 cube and the plan table are made by helper processes while
+    # numba compiles: Ctrl-C ends the sheet with 130, the helpers with it, and no traceback.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from runs import ENTRY
+
+    photo = tmp_path / "photo.png"
+    y, x = np.mgrid[0:400, 0:400]
+    Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)).save(photo)
+    env = {**os.environ, "PALCLI_CACHE_DIR": str(tmp_path / "cache"),
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    proc = subprocess.Popen([sys.executable, "-c", ENTRY, "preview", str(photo), "-p", "pico-8",
+                             "-o", str(tmp_path / "sheet.png")], stderr=subprocess.PIPE,
+                            text=True, env=env)
+    time.sleep(delay)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.splitlines()[-1] == "palcli: interrupted", err
+    assert children, "no helper process was running"
+    time.sleep(0.5)
+    assert all(not os.path.exists(f"/proc/{pid}") for pid in children)
+    assert not (tmp_path / "sheet.png").exists()
