@@ -228,37 +228,25 @@ def built_ahead(palette: Palette, metrics):
             writable = os.access(d, os.W_OK)
         except OSError:
             writable = False
-        context = None
         for metric in metrics if writable else ():
             key = cube_key(palette, metric)
             if (metric in cube_numpy.METRICS or (str(d), key) in _memo or key in _ahead
                     or cache.read_cube(cache.cube_path(key, d), key, len(palette)) is not None):
                 continue
-            context = context or engine_state.process_context()
             log.info("building the %s cube (%s)...", palette.name, metric)
-            helper = context.Process(target=_build_into_cache, daemon=True,
-                                     args=(palette.colors, metric, palette.name))
-            helper.start()
-            _ahead[key] = helper
+            _ahead[key] = engine_state.helper_process(_build_into_cache, palette.colors,
+                                                      metric, palette.name)
             started.append(key)
         yield
     finally:
         for key in started:
             helper = _ahead.pop(key, None)
-            if helper is not None and helper.is_alive():
-                helper.terminate()
-                helper.join()
+            if helper is not None:
+                engine_state.stop_helper(helper)
 
 
 def _build_into_cache(colors: np.ndarray, metric: str, name: str) -> None:
-    """A built_ahead helper process: build one cube into the cache, quietly."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops it at once, compiling or not
-    warnings.simplefilter("ignore")
-    logging.getLogger("palcli").handlers.clear()
-    logging.getLogger("palcli").propagate = False
+    """In a built_ahead helper process: build one cube into the cache."""
     _obtain(_key(colors, metric), colors, metric, name)
 
 

@@ -59,6 +59,36 @@ def process_context():
     return multiprocessing.get_context("spawn")
 
 
+def helper_process(target, *args):
+    """A started daemon process running target(*args) quietly beside this one (work done
+    ahead: a cube, a plan table): it ignores Ctrl-C, which the parent decides about, dies at
+    once on SIGTERM (stop_helper), compiling or not, and says nothing on stderr."""
+    helper = process_context().Process(target=_run_quietly, args=(target, args), daemon=True)
+    helper.start()
+    return helper
+
+
+def stop_helper(helper) -> None:
+    """End a helper_process if it still runs."""
+    if helper.is_alive():
+        helper.terminate()
+    helper.join()
+
+
+def _run_quietly(target, args) -> None:
+    import logging
+    import signal
+    import warnings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the inherited handler's exception
+    warnings.simplefilter("ignore")
+    logger = logging.getLogger("palcli")
+    logger.handlers.clear()
+    logger.propagate = False
+    target(*args)
+
+
 def use_numba(pixels: int) -> bool:
     """Whether mapping `pixels` more should run on the numba kernel (ski-rental rule: keep
     paying numpy's per-pixel cost until it adds up to numba's one-off cost)."""

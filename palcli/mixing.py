@@ -71,8 +71,8 @@ def plans(colors: np.ndarray, space: str) -> PlanTable:
 
 def plans_ahead(colors: np.ndarray, space: str) -> None:
     """Build plans(colors, space) in a helper process, unless this process has the table, or
-    numba has started here, or its cache holds the plan kernels: on a cold machine numba compiles the plan kernels for
-    seconds, and one process compiles one thing at a time (numba's compiler lock), so the
+    numba has started here, or its cache holds the plan kernels: on a cold machine numba
+    compiles the plan kernels for seconds, and one process compiles one thing at a time (numba's compiler lock), so the
     caller (preview) draws its other columns meanwhile. plans() then takes the table from the
     helper; stop_ahead() ends helpers not needed any more."""
     colors = np.ascontiguousarray(colors, np.uint8)
@@ -80,10 +80,8 @@ def plans_ahead(colors: np.ndarray, space: str) -> None:
     if (key in _PLANS or key in _AHEAD or eng.numba_state().started
             or eng.kernel_cached("plans.plan_cells")):
         return  # building here is as quick
-    context = eng.process_context()
-    receiver, sender = context.Pipe(duplex=False)
-    helper = context.Process(target=_build_and_send, args=(colors, space, sender), daemon=True)
-    helper.start()
+    receiver, sender = eng.process_context().Pipe(duplex=False)
+    helper = eng.helper_process(_build_and_send, colors, space, sender)
     sender.close()
     _AHEAD[key] = (helper, receiver)
 
@@ -91,8 +89,7 @@ def plans_ahead(colors: np.ndarray, space: str) -> None:
 def stop_ahead() -> None:
     """Stop plans_ahead helpers whose table nobody asked for."""
     for helper, receiver in _AHEAD.values():
-        helper.terminate()
-        helper.join()
+        eng.stop_helper(helper)
         receiver.close()
     _AHEAD.clear()
 
@@ -111,13 +108,7 @@ def _from_helper(key) -> PlanTable | None:
 
 
 def _build_and_send(colors, space, sender) -> None:
-    import logging
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and stops it at once, compiling or not
-    logging.getLogger("palcli").handlers.clear()  # the parent has said what happens
-    logging.getLogger("palcli").propagate = False
+    """In a plans_ahead helper process: build the table and send it back."""
     sender.send(tuple(plan_table(colors, space, luminance_ranks(colors))))
     sender.close()
 
