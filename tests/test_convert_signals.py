@@ -1,14 +1,14 @@
 """Ctrl-C and SIGTERM in the middle of a batch: exit 130/143, no temp files, no partial output."""
 
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 from PIL import Image
+
+from inputs import noisy_jpegs
 
 PALETTE = "#000000,#ff0000,#00ff00,#0000ff,#ffff00,#ff00ff,#00ffff,#ffffff"
 
@@ -16,12 +16,7 @@ PALETTE = "#000000,#ff0000,#00ff00,#0000ff,#ffff00,#ff00ff,#00ffff,#ffffff"
 @pytest.fixture(scope="module")
 def big_batch(tmp_path_factory):
     """60 noisy 0.5 MP JPEGs: slow enough to encode (~1-2 s a batch) to be interrupted."""
-    src = tmp_path_factory.mktemp("batch")
-    noise = np.random.default_rng(0).integers(0, 256, (500, 1000, 3), dtype=np.uint8)
-    Image.fromarray(noise).save(src / "n00.jpg", quality=80)
-    for i in range(1, 60):
-        shutil.copy(src / "n00.jpg", src / f"n{i:02d}.jpg")
-    return src
+    return noisy_jpegs(tmp_path_factory.mktemp("batch"), 60)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

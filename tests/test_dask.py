@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from inputs import noisy_jpegs
+
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data" / "images"
@@ -200,12 +202,7 @@ def test_standard_input_and_output_stay_local(cluster, inputs, tmp_path):
 @pytest.fixture(scope="module")
 def big_batch(tmp_path_factory) -> Path:
     """100 noisy 0.5 MP JPEGs: a few seconds of work for two workers."""
-    src = tmp_path_factory.mktemp("big")
-    noise = np.random.default_rng(0).integers(0, 256, (500, 1000, 3), dtype=np.uint8)
-    Image.fromarray(noise).save(src / "n000.jpg", quality=80)
-    for i in range(1, 100):
-        shutil.copy(src / "n000.jpg", src / f"n{i:03d}.jpg")
-    return src
+    return noisy_jpegs(tmp_path_factory.mktemp("big"), 100)
 
 
 def launch(src: Path, out: Path, cluster: str, env, *extra) -> subprocess.Popen:
